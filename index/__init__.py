@@ -1,0 +1,1 @@
+"""Ingestion: article files -> parsed articles -> passages -> a persistent vector index."""

@@ -1,0 +1,83 @@
+"""BM25 over passages with bm25s: built once per index generation, saved beside it, never per query."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by did do does for from had has have he her his how i if in
+    into is it its me my of on or our she so than that the their them then there these they this those
+    to was we were what when where which who whom whose why will with would you your about after also
+    any can could just more most not only other over some such up very""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased, accent-folded word tokens without stopwords, with a light plural stemmer."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    tokens = []
+    for word in _WORD.findall(folded.replace("’", "'")):
+        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        tokens.append(word)
+    return tokens
+
+
+class LexicalIndex:
+    """A BM25 index whose rows are the positions of passages in the generation's passage list."""
+
+    def __init__(self, retriever: object | None, size: int) -> None:
+        self._retriever = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        """Index texts (one row each)."""
+        import bm25s
+
+        tokens = [tokenize(t) or ["\u2205"] for t in texts]
+        if not tokens:
+            return cls(None, 0)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever, len(texts))
+
+    def save(self, folder: Path) -> None:
+        """Write the index files into folder."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "size").write_text(str(self.size))
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        """Read an index written by save()."""
+        import bm25s
+
+        size = int((folder / "size").read_text())
+        if size == 0:
+            return cls(None, 0)
+        retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        return cls(retriever, size)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best k rows with a positive score."""
+        if self._retriever is None:
+            return []
+        vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        scores = self._retriever.get_scores(tokens)  # type: ignore[attr-defined]
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,283 @@
+"""Turn an article file (.txt, .md, .html) into an Article with title, ISO date and clean body."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+from rag.errors import BadFileError
+from rag.types import Article
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split()
+    )
+}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_MONTH_RE = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_TIME_RE = r"(?:[\s,]*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?(?![A-Za-z])|(?:\s?(?:GMT|UTC|ET|EST|EDT)\b))?)?"
+# A date at the very start of a line, optionally followed by a time glued to the next words.
+_DATE_PATTERNS = [
+    re.compile(r"^\s*" + _MONTH_RE + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME_RE, re.I),
+    re.compile(r"^\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH_RE + r",?\s+(?P<year>\d{4})" + _TIME_RE, re.I),
+    re.compile(
+        r"^\s*(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})(?:[T\s]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?",
+        re.I,
+    ),
+]
+_SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """Read a file as text, rejecting empty, oversized, binary and undecodable files."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadFileError(f"{path.name}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise BadFileError(f"{path.name}: empty file")
+    if size > max_bytes:
+        raise BadFileError(f"{path.name}: {size:,} bytes is over the {max_bytes:,}-byte limit")
+    data = path.read_bytes()
+    return decode_text(data, path.name)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode bytes as UTF-8 (with BOM), falling back to Windows-1252; reject binary data."""
+    if not data.strip():
+        raise BadFileError(f"{name}: empty file")
+    if b"\x00" in data[:8192]:
+        raise BadFileError(f"{name}: binary file (contains NUL bytes)")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise BadFileError(f"{name}: not UTF-8 or Windows-1252 text")
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.05 * min(len(text), 8192):
+        raise BadFileError(f"{name}: looks binary ({controls} control characters)")
+    if not text.strip():
+        raise BadFileError(f"{name}: no text")
+    return text
+
+
+def parse_file(path: Path, max_bytes: int = 5_000_000, doc_id: str | None = None) -> Article:
+    """Read and parse one article file."""
+    text = read_text(path, max_bytes)
+    return parse_text(text, doc_id or doc_id_for(path), suffix=path.suffix.lower(), path=str(path))
+
+
+def doc_id_for(path: Path) -> str:
+    """Stable article id from the file name: the stem, reduced to safe characters."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._") or "article"
+    return stem[:120]
+
+
+def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> Article:
+    """Parse article text into an Article; never fails on odd layouts, only guesses less."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if suffix in (".html", ".htm") or _looks_like_html(text):
+        title, published, source, body = _parse_html(text)
+    else:
+        title, published, source, body = _parse_plain(text, markdown=suffix in (".md", ".markdown"))
+    body = _clean_body(body)
+    if not body:
+        raise BadFileError(f"{doc_id}: no article text found")
+    if not title:
+        title = _title_from_body(body)
+    content_hash = hashlib.sha256("\x1f".join([title, published or "", source or "", body]).encode()).hexdigest()[:16]
+    return Article(doc_id, title, published, source, body, content_hash, path)
+
+
+def parse_date_prefix(line: str) -> tuple[str, str] | None:
+    """If a line starts with a date (and maybe a time), return (ISO date, rest of the line)."""
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(line)
+        if not m:
+            continue
+        groups = m.groupdict()
+        if groups.get("mnum"):
+            month = int(groups["mnum"])
+        else:
+            name = groups["month"].lower().rstrip(".")
+            month = _MONTHS.get(name) or _MONTHS[name[:3]]
+        try:
+            iso = date(int(groups["year"]), month, int(groups["day"])).isoformat()
+        except ValueError:
+            return None
+        return iso, line[m.end() :].lstrip(" ,-–—|")
+    return None
+
+
+def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None, str]:
+    lines = text.split("\n")
+    title = ""
+    published: str | None = None
+    source: str | None = None
+    consumed = 0
+    # Look at the first few non-empty lines for a title, a date and a source label.
+    idx = 0
+    header_lines = 0
+    while idx < len(lines) and header_lines < 4:
+        line = lines[idx].strip()
+        if not line:
+            idx += 1
+            continue
+        header_lines += 1
+        if markdown and line.startswith("#") and not title:
+            title = line.lstrip("#").strip()
+            consumed = idx + 1
+            idx += 1
+            continue
+        src = _SOURCE_RE.match(line)
+        if src and not source:
+            source = src.group("source")
+            consumed = idx + 1
+            idx += 1
+            continue
+        meta = re.match(r"^\s*(?:date|published)\s*:\s*(.+)$", line, re.I)
+        dated = parse_date_prefix(meta.group(1) if meta else line)
+        if dated and not published:
+            published, rest = dated
+            if rest.strip():
+                # The date was glued to the first sentence of the body: keep that sentence.
+                lines[idx] = rest
+                consumed = idx
+                break
+            consumed = idx + 1
+            idx += 1
+            continue
+        if not title and _looks_like_headline(line, lines[idx + 1 :]):
+            title = line.rstrip()
+            consumed = idx + 1
+            idx += 1
+            continue
+        break
+    body = "\n".join(lines[consumed:])
+    if markdown:
+        body = _strip_markdown(body)
+    return title, published, source, body
+
+
+def _looks_like_headline(line: str, following: list[str]) -> bool:
+    """A headline is a short-ish first line followed by more text, not a paragraph opener."""
+    rest = [ln for ln in following if ln.strip()]
+    if not rest or len(line) > 200:
+        return False
+    # A line that ends like a sentence and is long is more likely the first paragraph.
+    if line.endswith((".", "”", '"')) and len(line) > 120:
+        return False
+    nxt = rest[0].strip()
+    return parse_date_prefix(nxt) is not None or len(line) < 160
+
+
+def _strip_markdown(body: str) -> str:
+    body = re.sub(r"^#{1,6}\s*", "", body, flags=re.M)
+    body = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"(\*\*|__)(.+?)\1", r"\2", body)
+    body = re.sub(r"^\s*[-*+]\s+", "", body, flags=re.M)
+    return body
+
+
+def _clean_body(body: str) -> str:
+    lines = [re.sub(r"[ \t\f\v]+", " ", ln).strip() for ln in body.split("\n")]
+    cleaned = "\n".join(ln for ln in lines if ln)
+    return "".join(ch for ch in cleaned if ch == "\n" or ord(ch) >= 32).strip()
+
+
+def _title_from_body(body: str) -> str:
+    first = body.split("\n", 1)[0]
+    m = re.match(r"(.+?[.!?])(?:\s|$)", first)
+    sentence = m.group(1) if m else first
+    return sentence if len(sentence) <= 100 else sentence[:97].rsplit(" ", 1)[0] + "…"
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html")
+
+
+class _HTMLText(HTMLParser):
+    BLOCK = {"p", "div", "br", "h1", "h2", "h3", "h4", "li", "article", "section", "tr", "blockquote"}
+    SKIP = {"script", "style", "noscript", "head", "nav", "footer", "template", "svg"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self.h1 = ""
+        self.meta: dict[str, str] = {}
+        self.time_attr = ""
+        self._skip = 0
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "meta":
+            key = (a.get("property") or a.get("name") or "").lower()
+            if key:
+                self.meta[key] = a.get("content", "")
+        if tag == "time" and a.get("datetime") and not self.time_attr:
+            self.time_attr = a["datetime"]
+        if tag in self.SKIP and tag != "head":
+            self._skip += 1
+        self._in.append(tag)
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and tag != "head" and self._skip:
+            self._skip -= 1
+        if tag in self._in:
+            while self._in and self._in.pop() != tag:
+                pass
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._in and not self.title:
+            self.title = data.strip()
+            return
+        if self._skip or "head" in self._in:
+            return
+        if "h1" in self._in and not self.h1:
+            self.h1 = data.strip()
+            return
+        self.parts.append(data)
+
+
+def _parse_html(text: str) -> tuple[str, str | None, str | None, str]:
+    parser = _HTMLText()
+    parser.feed(text)
+    parser.close()
+    title = parser.meta.get("og:title") or parser.h1 or parser.title
+    published = None
+    for raw in (parser.meta.get("article:published_time"), parser.meta.get("date"), parser.time_attr):
+        if raw:
+            dated = parse_date_prefix(raw)
+            if dated:
+                published = dated[0]
+                break
+    source = parser.meta.get("og:site_name") or None
+    body_lines = [ln for ln in "".join(parser.parts).split("\n")]
+    # A dateline as the first body line is metadata, not body.
+    if published is None:
+        for i, ln in enumerate(body_lines):
+            if ln.strip():
+                dated = parse_date_prefix(ln.strip())
+                if dated:
+                    published = dated[0]
+                    body_lines[i] = dated[1]
+                break
+    return title.strip(), published, source, "\n".join(body_lines)

@@ -1,0 +1,170 @@
+"""The Chroma edge: an embedded PersistentClient or a `chroma run` server, behind our records."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag.errors import IndexCorruptError, StoreUnavailableError
+from rag.types import Passage
+
+# Chroma logs telemetry failures loudly on a machine with no network; they are noise here.
+logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+ADD_BATCH = 2000
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class VectorStore:
+    """A Chroma collection holding our passage vectors, queried with our own embeddings only."""
+
+    def __init__(self, client: Any, name: str, location: str, remote: bool) -> None:
+        self._client = client
+        self.name = name
+        self.location = location
+        self.remote = remote
+        self._collection: Any = None
+
+    @classmethod
+    def open(cls, chroma_url: str, persist_dir: Path, name: str) -> VectorStore:
+        """Connect to a Chroma server when a URL is given, else open an embedded store on disk."""
+        import chromadb
+
+        try:
+            if chroma_url:
+                url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+                client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=_chroma_settings(),
+                )
+                client.heartbeat()
+                return cls(client, name, chroma_url, remote=True)
+            client = chromadb.PersistentClient(path=str(persist_dir), settings=_chroma_settings())
+            return cls(client, name, str(persist_dir), remote=False)
+        except Exception as exc:  # chroma raises many unrelated types for "can't connect/read"
+            if chroma_url:
+                raise StoreUnavailableError(
+                    f"cannot reach the Chroma server at {chroma_url} ({type(exc).__name__})"
+                ) from exc
+            raise IndexCorruptError(
+                f"cannot open the vector store in {persist_dir} ({type(exc).__name__}: {exc}); "
+                "rebuild it with `rag index --rebuild`"
+            ) from exc
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection (created on first use, cosine space, no embedding function)."""
+        if self._collection is None:
+            try:
+                self._collection = self._client.get_or_create_collection(
+                    self.name,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            except Exception as exc:
+                raise self._error(exc) from exc
+        return self._collection
+
+    def _error(self, exc: Exception) -> Exception:
+        if self.remote:
+            return StoreUnavailableError(f"Chroma server at {self.location} failed ({type(exc).__name__}: {exc})")
+        return IndexCorruptError(
+            f"vector store {self.location} failed ({type(exc).__name__}: {exc}); rebuild it with `rag index --rebuild`"
+        )
+
+    def add(self, passages: list[Passage], vectors: np.ndarray) -> None:
+        """Add passages with their vectors (text and offsets kept as documents and metadata)."""
+        for i in range(0, len(passages), ADD_BATCH):
+            batch = passages[i : i + ADD_BATCH]
+            try:
+                self.collection.upsert(
+                    ids=[p.id for p in batch],
+                    embeddings=vectors[i : i + ADD_BATCH],
+                    documents=[p.text for p in batch],
+                    metadatas=[{"doc_id": p.doc_id, "start": p.start, "end": p.end} for p in batch],
+                )
+            except Exception as exc:
+                raise self._error(exc) from exc
+
+    def delete_docs(self, doc_ids: Iterable[str]) -> None:
+        """Remove every passage of these articles."""
+        ids = list(doc_ids)
+        if not ids:
+            return
+        try:
+            self.collection.delete(where={"doc_id": {"$in": ids}})
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def count(self) -> int:
+        """Number of vectors stored."""
+        try:
+            return int(self.collection.count())
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(passage id, cosine similarity) of the k nearest passages."""
+        n = min(k, self.count())
+        if n == 0:
+            return []
+        try:
+            res = self.collection.query(
+                query_embeddings=[vector.astype(np.float32)], n_results=n, include=["distances"]
+            )
+        except Exception as exc:
+            raise self._error(exc) from exc
+        return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0])]
+
+    def iter_all(self, batch: int = ADD_BATCH) -> Iterator[tuple[list[str], np.ndarray, list[str], list[dict]]]:
+        """Every stored (ids, vectors, documents, metadatas), in batches: used to copy a collection."""
+        offset = 0
+        while True:
+            try:
+                res = self.collection.get(limit=batch, offset=offset, include=["embeddings", "documents", "metadatas"])
+            except Exception as exc:
+                raise self._error(exc) from exc
+            if not res["ids"]:
+                return
+            yield res["ids"], np.asarray(res["embeddings"], dtype=np.float32), res["documents"], res["metadatas"]
+            offset += len(res["ids"])
+
+    def copy_into(self, other: VectorStore) -> None:
+        """Copy every vector of this collection into another one."""
+        for ids, vectors, docs, metas in self.iter_all():
+            try:
+                other.collection.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=metas)
+            except Exception as exc:
+                raise other._error(exc) from exc
+
+    def drop(self) -> None:
+        """Delete the whole collection (used for superseded server-side generations)."""
+        try:
+            self._client.delete_collection(self.name)
+        except Exception:
+            pass
+        self._collection = None
+
+    def close(self) -> None:
+        """Release the client (and, for the embedded store, its open database files)."""
+        self._collection = None
+        try:
+            self._client.close()
+        except Exception:
+            pass
+
+    def native(self) -> Any:
+        """The raw chromadb collection, for llama-index's ChromaVectorStore (the eval baseline)."""
+        return self.collection

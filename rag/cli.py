@@ -1,0 +1,98 @@
+"""The `rag` command line: index, ask, serve, eval, bench. Errors become one line, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_SKIPPED = 3
+
+
+def friendly_errors(func: F) -> F:
+    """Turn library errors and Ctrl-C into a one-line message and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the previously built index is unchanged.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings_help() -> str:
+    rows = "\n".join(f"  {env:<22} {help_} (default: {default})" for env, default, help_ in Settings.describe())
+    return "Settings come from these environment variables (flags override them):\n\n\b\n" + rows
+
+
+@click.group(epilog=_settings_help())
+@click.version_option(package_name="rag-news")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Index and documents folder [RAG_DATA_DIR].")
+@click.option("--seeds-dir", type=click.Path(path_type=Path), help="Folder of articles always indexed [RAG_SEEDS_DIR].")
+@click.option("--chroma-url", help="Use a Chroma server at this URL instead of the embedded store [RAG_CHROMA_URL].")
+@click.option("--embedder", type=click.Choice(["minilm", "fake"]), help="Embedding backend [RAG_EMBEDDER].")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Any other setting, e.g. --set top_k=8.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    data_dir: Path | None,
+    seeds_dir: Path | None,
+    chroma_url: str | None,
+    embedder: str | None,
+    pairs: tuple[str, ...],
+) -> None:
+    """Ask questions about a news archive and get answers with verified citations."""
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "seeds_dir": seeds_dir,
+        "chroma_url": chroma_url,
+        "embedder": embedder,
+    }
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
+        overrides[key.strip().replace("-", "_")] = value
+    try:
+        ctx.obj = Settings.from_env(**overrides)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Re-embed everything from scratch.")
+@click.option("--remove", "remove_ids", multiple=True, metavar="DOC_ID", help="Remove an added article.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+@click.pass_obj
+@friendly_errors
+def index_cmd(
+    settings: Settings, paths: tuple[Path, ...], rebuild: bool, remove_ids: tuple[str, ...], quiet: bool
+) -> None:
+    """Index the seed articles, the documents folder, and any PATHS (.txt, .md, .html files or folders).
+
+    Added files are copied into the documents folder so they stay in the archive.
+    Only new or changed articles are embedded; the exit status is 3 when some files were skipped.
+    """
+    from rag.indexing import run_index
+
+    skipped = run_index(settings, list(paths), rebuild=rebuild, remove_ids=list(remove_ids), quiet=quiet)
+    if skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

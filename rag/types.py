@@ -1,0 +1,135 @@
+"""Small typed records passed between the stages of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Article:
+    """A parsed article: metadata and a clean body that all offsets refer to."""
+
+    doc_id: str
+    title: str
+    date: str | None  # ISO 8601 date, when the file gives one
+    source: str | None
+    body: str
+    content_hash: str
+    path: str = ""
+
+    @property
+    def label(self) -> str:
+        """Short human label: title and date."""
+        return f"{self.title} ({self.date})" if self.date else self.title
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of whole sentences of one article, with exact character offsets into its body."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]  # absolute offsets into the article body
+
+    def sentence_texts(self) -> list[tuple[Span, str]]:
+        """Each sentence of the passage with its absolute span."""
+        return [((s, e), self.text[s - self.start : e - self.start]) for s, e in self.sentences]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage and its score under one retriever (or the fused ranking)."""
+
+    passage: Passage
+    score: float
+    sources: tuple[str, ...] = ()  # which retrievers found it: "dense", "bm25"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sentence of a retrieved passage that may answer the question."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source backing part of an answer."""
+
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    text: str  # the whole passage
+    sentence: str  # the supporting sentence
+    start: int  # offsets of the supporting sentence in the article body
+    end: int
+    score: float
+    passage_start: int = 0
+    passage_end: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The citation as the public JSON shape."""
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "date": self.date,
+            "text": self.text,
+            "sentence": self.sentence,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The final answer to one question."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    contexts: tuple[Hit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notice: str = ""  # e.g. "LLM server unreachable; showing the passages"
+    mode: str = ""  # generated | extractive | abstained
+    id: str | None = None
+    standalone_question: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as the public `rag ask --json` object."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "contexts": [
+                {
+                    "doc_id": h.passage.doc_id,
+                    "text": h.passage.text,
+                    "score": round(h.score, 4),
+                    "start": h.passage.start,
+                    "end": h.passage.end,
+                }
+                for h in self.contexts
+            ],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.notice:
+            data["notice"] = self.notice
+        if self.mode:
+            data["mode"] = self.mode
+        return data

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.embed import HashEmbedder
+from index.layout import Layout
+from index.snapshot import Snapshot
+from rag.errors import IndexCorruptError, IndexMissingError
+from rag.settings import Settings
+
+
+class ExplodingEmbedder(HashEmbedder):
+    """Fails after a number of embed calls, like a crash half-way through a build."""
+
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.calls = 0
+        self.fail_after = fail_after
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls > self.fail_after:
+            raise KeyboardInterrupt
+        return super().embed(texts)
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+
+def test_build_then_open(settings: Settings) -> None:
+    report = build_index(settings, HashEmbedder())
+    snap = Snapshot.open(settings)
+    assert report.articles == 2 and report.passages == len(snap.passages) == snap.store.count()
+    assert set(snap.articles) == {"000_f719a2aea238f342", "001_8c1d7f895dc4d7a5"}
+    for p in snap.passages:
+        assert snap.articles[p.doc_id].body[p.start : p.end] == p.text
+    # The nearest vector to a passage's own text is that passage.
+    p = snap.passages[3]
+    assert snap.store.query(HashEmbedder().embed([p.text])[0], 1)[0][0] == p.id
+
+
+def test_rerun_embeds_nothing_and_never_duplicates(settings: Settings) -> None:
+    first = build_index(settings, HashEmbedder())
+    emb = CountingEmbedder()
+    second = build_index(settings, emb)
+    assert second.up_to_date and emb.texts == []
+    assert second.passages == first.passages == Snapshot.open(settings).store.count()
+    assert second.generation == first.generation
+
+
+def test_only_changed_and_new_articles_are_embedded(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy)
+    build_index(settings, HashEmbedder())
+    f = seeds_copy / "000_f719a2aea238f342.txt"
+    f.write_text(f.read_text() + "\nA brand new closing sentence about Basra.\n")
+    (seeds_copy / "extra.md").write_text("# Extra\n\nMosul is in the north. It is large.")
+    emb = CountingEmbedder()
+    report = build_index(settings, emb)
+    assert report.changed == ("000_f719a2aea238f342",) and report.added == ("extra",)
+    snap = Snapshot.open(settings)
+    assert all(not t.startswith("Several of the Iranian") for t in emb.texts)  # 001 untouched
+    assert any("Basra" in t for t in emb.texts)
+    assert snap.store.count() == len(snap.passages) == report.passages
+    assert len({p.id for p in snap.passages}) == len(snap.passages)
+
+
+def test_deleted_article_is_removed(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy)
+    build_index(settings, HashEmbedder())
+    (seeds_copy / "000_f719a2aea238f342.txt").unlink()
+    report = build_index(settings, HashEmbedder())
+    snap = Snapshot.open(settings)
+    assert report.removed == ("000_f719a2aea238f342",)
+    assert {p.doc_id for p in snap.passages} == {"001_8c1d7f895dc4d7a5"}
+    assert snap.store.count() == len(snap.passages)
+
+
+def test_changing_chunking_rebuilds(settings: Settings) -> None:
+    first = build_index(settings, HashEmbedder())
+    report = build_index(settings.replace(chunk_size=300, chunk_overlap=0), HashEmbedder())
+    assert report.rebuilt and report.embedded == report.passages > first.passages
+
+
+def test_interrupted_build_keeps_previous_index(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy)
+    build_index(settings, HashEmbedder())
+    before = Snapshot.open(settings)
+    for i in range(80):
+        (seeds_copy / f"new{i}.txt").write_text(f"Headline {i}\nMay 1, 2025\n" + "A sentence. " * 600)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, ExplodingEmbedder(fail_after=1))
+    after = Snapshot.open(settings)
+    assert after.generation == before.generation
+    assert len(after.passages) == len(before.passages) == after.store.count()
+    report = build_index(settings, HashEmbedder())  # re-running completes the build
+    assert report.articles == 82 and Snapshot.open(settings).store.count() == report.passages
+    assert len(Layout(settings.data_dir).generations()) <= 2
+
+
+def test_missing_and_corrupt_index(settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="rag index"):
+        Snapshot.open(settings)
+    build_index(settings, HashEmbedder())
+    gen = Layout(settings.data_dir).require_current()
+    (gen / "passages.jsonl").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        Snapshot.open(settings)
+    (settings.data_dir / "CURRENT").write_text("garbage")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        Snapshot.open(settings)
+    # A build over a damaged index starts again from scratch and works.
+    report = build_index(settings, HashEmbedder())
+    assert Snapshot.open(settings).store.count() == report.passages
+
+
+def test_bad_files_are_skipped_with_reasons(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy, max_file_bytes=20_000)
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    (seeds_copy / "image.txt").write_bytes(b"\x89PNG\x00\x00binary")
+    (seeds_copy / "latin.txt").write_bytes(b"\x81\x8d\x8f\x90\x9d" * 10)
+    (seeds_copy / "huge.txt").write_text("x " * 20_000)
+    (seeds_copy / "good.html").write_text("<html><body><p>Fine article about Erbil.</p></body></html>")
+    report = build_index(settings, HashEmbedder())
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "image.txt", "latin.txt", "huge.txt"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
+    assert "limit" in reasons["huge.txt"] and "UTF-8" in reasons["latin.txt"]
+    assert report.articles == 3

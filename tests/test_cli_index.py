@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rag.cli import main
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--embedder", "fake", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_subcommands_and_settings() -> None:
+    code, out, _ = run("--help")
+    assert code == 0 and "index" in out and "RAG_DATA_DIR" in out
+    code, out, _ = run("index", "--help")
+    assert code == 0 and "--rebuild" in out
+
+
+def test_index_prints_summary_and_is_incremental(tmp_path: Path) -> None:
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index")
+    assert code == 0, out
+    assert "2 articles" in out and "2 added" in out and "000_f719a2aea238f342" in out
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index")
+    assert code == 0 and "up to date, nothing embedded" in out
+
+
+def test_index_adds_paths_and_reports_skipped(tmp_path: Path) -> None:
+    docs = tmp_path / "incoming"
+    docs.mkdir()
+    (docs / "good story.md").write_text("# Basra port reopens\n\nThe port of Basra reopened on Monday.")
+    (docs / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    (docs / "notes.pdf").write_bytes(b"%PDF-1.4")
+    code, out, err = run(
+        "--data-dir", str(tmp_path / "d"), "index", str(docs), str(docs / "notes.pdf"), str(tmp_path / "nope.txt")
+    )
+    assert code == 3
+    assert "3 articles" in out and "good_story" in out
+    assert "broken.txt: binary" in err and "notes.pdf: unsupported type" in err and "nope.txt: no such file" in err
+    assert (tmp_path / "d" / "docs" / "good_story.md").is_file()
+    # The added file stays in the archive on the next plain run, and can be removed.
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index")
+    assert code == 0 and "3 articles" in out
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "good_story")
+    assert code == 0 and "2 articles" in out and "1 removed" in out
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    code, out, err = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "000_f719a2aea238f342")
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "BadFileError" in err and "Traceback" not in err
+    result = CliRunner().invoke(main, ["--set", "top_k=lots", "index"])
+    assert result.exit_code == 1 and "invalid value" in result.stderr
+    result = CliRunner().invoke(main, ["--set", "colour=blue", "index"])
+    assert result.exit_code == 1 and "unknown setting" in result.stderr

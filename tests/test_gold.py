@@ -1,0 +1,137 @@
+"""Sanity checks for the hand-made evaluation gold set (evals/gold.jsonl)."""
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+GOLD = ROOT / "evals" / "gold.jsonl"
+SEEDS = ROOT / "seeds"
+
+KEYS = {
+    "id": str,
+    "question": str,
+    "reference": str,
+    "answer_keys": list,
+    "evidence": list,
+    "answerable": bool,
+    "type": str,
+    "docs": list,
+}
+ANSWERABLE_TYPES = {"single_fact", "number_date", "both_articles", "one_article", "multi_sentence", "comparison"}
+UNANSWERABLE_TYPES = {"unanswerable_out_of_archive", "unanswerable_false_premise", "unanswerable_instruction"}
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def norm(s):
+    return re.sub(r"\s+", " ", s.translate(QUOTES)).strip().lower()
+
+
+def _load_lines():
+    return GOLD.read_text(encoding="utf-8").splitlines()
+
+
+def _records():
+    return [json.loads(line) for line in _load_lines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def records():
+    return _records()
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
+    assert texts, f"no seed files found in {SEEDS}"
+    return texts
+
+
+def test_every_line_parses():
+    lines = _load_lines()
+    assert lines, "gold.jsonl is empty"
+    for n, line in enumerate(lines, 1):
+        assert line.strip(), f"blank line {n}"
+        obj = json.loads(line)
+        assert isinstance(obj, dict), f"line {n} is not an object"
+
+
+def test_keys_and_types(records):
+    for r in records:
+        assert set(r) == set(KEYS), (r.get("id"), sorted(set(r) ^ set(KEYS)))
+        for k, t in KEYS.items():
+            assert isinstance(r[k], t), (r["id"], k, type(r[k]))
+        assert re.fullmatch(r"q\d{3}", r["id"]), r["id"]
+        assert r["question"].strip() and r["reference"].strip(), r["id"]
+        assert r["type"] in ANSWERABLE_TYPES | UNANSWERABLE_TYPES, (r["id"], r["type"])
+        for group in r["answer_keys"]:
+            assert isinstance(group, list) and group, (r["id"], group)
+            for alt in group:
+                assert isinstance(alt, str) and alt.strip(), (r["id"], alt)
+        for e in r["evidence"]:
+            assert isinstance(e, str) and e.strip(), (r["id"], e)
+        for d in r["docs"]:
+            assert isinstance(d, str), (r["id"], d)
+
+
+def test_ids_unique_and_ordered(records):
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids)), [i for i, c in Counter(ids).items() if c > 1]
+    assert ids == [f"q{i:03d}" for i in range(1, len(ids) + 1)]
+
+
+def test_docs_exist(records, seeds):
+    for r in records:
+        for d in r["docs"]:
+            assert d in seeds, (r["id"], d)
+
+
+def test_evidence_verbatim(records, seeds):
+    for r in records:
+        for e in r["evidence"]:
+            in_docs = any(e in seeds[d] for d in r["docs"] if d in seeds)
+            in_any = any(e in t for t in seeds.values())
+            assert in_docs or in_any, (r["id"], e)
+            assert in_docs, (r["id"], "evidence not in its listed docs", e)
+
+
+def test_answerable_consistency(records):
+    for r in records:
+        if r["answerable"]:
+            assert r["type"] in ANSWERABLE_TYPES, r["id"]
+            assert r["answer_keys"], r["id"]
+            assert r["evidence"], r["id"]
+            assert r["docs"], r["id"]
+        else:
+            assert r["type"] in UNANSWERABLE_TYPES, r["id"]
+            assert r["answer_keys"] == [], r["id"]
+            assert r["evidence"] == [], r["id"]
+            assert r["docs"] == [], r["id"]
+
+
+def test_answer_keys_supported(records):
+    for r in records:
+        if not r["answerable"]:
+            continue
+        haystack = norm(" ".join(r["evidence"]) + " " + r["reference"])
+        for group in r["answer_keys"]:
+            assert any(norm(alt) in haystack for alt in group), (r["id"], group)
+
+
+def test_both_articles_evidence_from_both_docs(records, seeds):
+    for r in records:
+        if r["type"] == "both_articles":
+            hit = {d for d in seeds for e in r["evidence"] if e in seeds[d]}
+            assert len(hit) >= 2, (r["id"], "both_articles needs evidence from both")
+
+
+def test_sizes(records):
+    n = len(records)
+    types = Counter(r["type"] for r in records)
+    unans = sum(1 for r in records if not r["answerable"])
+    assert n >= 80, n
+    assert unans / n >= 0.15, (unans, n)
+    assert types["comparison"] >= 20, types

@@ -1,0 +1,106 @@
+"""Indexing with the real packaged MiniLM model, offline, embedded and in a real `chroma run` server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.embed import MiniLMEmbedder
+from index.snapshot import Snapshot
+from rag.errors import StoreUnavailableError
+from rag.settings import Settings
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse every connection that is not to this machine, as behind a firewall."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            raise OSError(f"network disabled in tests: {host}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def test_minilm_offline_gives_meaningful_vectors(no_network: None, minilm: MiniLMEmbedder) -> None:
+    vecs = minilm.embed(["Militias in Iraq may disarm.", "Iraqi armed groups could give up weapons.", "Bake the cake."])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
+
+
+def test_index_seeds_with_minilm_offline(tmp_path: Path, no_network: None, minilm: MiniLMEmbedder) -> None:
+    settings = Settings.from_env(data_dir=tmp_path / "d", seeds_dir=SEEDS)
+    report = build_index(settings, minilm)
+    snap = Snapshot.open(settings)
+    assert report.passages == snap.store.count() == len(snap.passages) > 10
+    query = minilm.embed(["How many fighters does the Islamic Resistance in Iraq command?"])[0]
+    best = {pid for pid, _ in snap.store.query(query, 2)}
+    assert any("50,000 fighters" in p.text for p in snap.passages if p.id in best)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start")
+    yield f"http://127.0.0.1:{port}", proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_index_into_chroma_server(tmp_path: Path, chroma_server, seeds_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    url, proc = chroma_server
+    from index.embed import HashEmbedder
+
+    settings = Settings.from_env(data_dir=tmp_path / "d", seeds_dir=seeds_copy, chroma_url=url, embedder="fake")
+    first = build_index(settings, HashEmbedder())
+    snap = Snapshot.open(settings)
+    assert snap.store.count() == first.passages and snap.store.remote
+    assert build_index(settings, HashEmbedder()).up_to_date
+    (seeds_copy / "extra.txt").write_text("Extra\nMay 2, 2025\nThe Kirkuk oil field resumed output.")
+    second = build_index(settings, HashEmbedder())
+    assert second.added == ("extra",) and Snapshot.open(settings).store.count() == second.passages
+    proc.terminate()
+    proc.wait(timeout=20)
+    with pytest.raises(StoreUnavailableError, match="Chroma server"):
+        Snapshot.open(settings)
