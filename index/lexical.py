@@ -68,6 +68,10 @@ class LexicalIndex:
         retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         return cls(retriever, size)
 
+    def known(self, token: str) -> bool:
+        """Whether a token (as produced by tokenize) occurs anywhere in the archive."""
+        return self._retriever is not None and token in self._retriever.vocab_dict  # type: ignore[attr-defined]
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """(row, BM25 score) of the best k rows with a positive score."""
         if self._retriever is None:

@@ -94,5 +94,55 @@ def index_cmd(
         sys.exit(EXIT_SKIPPED)
 
 
+@main.command("ask")
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Answer every {id, question} line of a JSON Lines file ('-' = stdin), one JSON line each.",
+)
+@click.option("--llm", type=click.Choice(["embedded", "ollama", "openai", "fake"]), help="Generator backend [RAG_LLM].")
+@click.option("--llm-url", help="Server URL for ollama/openai [RAG_LLM_URL].")
+@click.option("--llm-model", help="Model name for ollama/openai [RAG_LLM_MODEL].")
+@click.option("--top-k", type=click.IntRange(1, 50), help="Passages retrieved [RAG_TOP_K].")
+@click.option("--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode [RAG_RETRIEVAL].")
+@click.pass_obj
+@friendly_errors
+def ask_cmd(
+    settings: Settings,
+    question: str | None,
+    as_json: bool,
+    jsonl: Path | None,
+    llm: str | None,
+    llm_url: str | None,
+    llm_model: str | None,
+    top_k: int | None,
+    retrieval: str | None,
+) -> None:
+    """Answer QUESTION from the articles, with numbered, verified citations."""
+    from rag.asking import ask_many, ask_one
+
+    settings = settings.replace(
+        **{
+            k: v
+            for k, v in {
+                "llm": llm,
+                "llm_url": llm_url,
+                "llm_model": llm_model,
+                "top_k": top_k,
+                "retrieval": retrieval,
+            }.items()
+            if v is not None
+        }
+    )
+    if jsonl is not None:
+        sys.exit(ask_many(settings, jsonl))
+    if question is None:
+        raise click.UsageError("give a QUESTION or --jsonl FILE")
+    sys.exit(ask_one(settings, question, as_json))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -133,3 +133,20 @@ class Answer:
         if self.mode:
             data["mode"] = self.mode
         return data
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer as the generator produces it (a draft, before verification)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The verified answer; always the last event of a stream."""
+
+    answer: Answer
+
+
+Event = Token | Final

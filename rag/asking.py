@@ -1,0 +1,71 @@
+"""`rag ask`: one question printed for a person or as JSON, or a JSON Lines batch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Answer
+
+EXIT_NOTICE = 4  # answered from the passages only, because the LLM failed
+
+
+def render(answer: Answer) -> str:
+    """The answer and its numbered sources, as plain text for a terminal."""
+    lines = [answer.text, ""]
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"  [{c.n}] {c.title} ({c.date or 'undated'}) [{c.doc_id} {c.start}-{c.end}]")
+            lines.append(f"      “{c.sentence}”")
+    elif answer.contexts:
+        lines.append("Closest passages:")
+        for h in answer.contexts[:3]:
+            lines.append(f"  - [{h.passage.doc_id} {h.passage.start}-{h.passage.end}] {h.passage.text[:200]}…")
+    return "\n".join(lines).rstrip()
+
+
+def ask_one(settings: Settings, question: str, as_json: bool) -> int:
+    """Answer one question; exit status 4 when the LLM failed and passages were shown instead."""
+    answer = Pipeline(settings).ask(question)
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print(render(answer))
+    if answer.notice:
+        print(f"notice: {answer.notice}", file=sys.stderr)
+        return EXIT_NOTICE
+    return 0
+
+
+def ask_many(settings: Settings, path: Path) -> int:
+    """Answer each JSON line {id, question, ...}; models load once; a bad line gets an error object."""
+    pipeline = Pipeline(settings)
+    stream = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
+    status = 0
+    with stream:
+        for lineno, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or "question" not in record:
+                    raise ValueError("needs a 'question' field")
+            except ValueError as exc:
+                print(json.dumps({"id": None, "line": lineno, "error": f"bad input line: {exc}"}), flush=True)
+                status = 1
+                continue
+            qid = record.get("id")
+            try:
+                answer = pipeline.ask(record["question"], id=None if qid is None else str(qid))
+                out = answer.to_json()
+                out["id"] = qid
+            except RagError as exc:
+                out = {"id": qid, "question": record.get("question"), "error": f"{type(exc).__name__}: {exc}"}
+                status = 1
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+    return status

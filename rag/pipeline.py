@@ -1,0 +1,202 @@
+"""The answer pipeline: question -> retrieval -> evidence -> generation -> verified, cited answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from index.embed import Embedder, make_embedder
+from index.snapshot import Snapshot
+from rag.abstain import decide
+from rag.cite import Support, verify
+from rag.conversation import Turn, standalone_question
+from rag.errors import LLMUnavailableError
+from rag.evidence import select_evidence
+from rag.guard import clean_question, is_redirect_attempt
+from rag.llm import Generator, make_generator
+from rag.prompt import answer_messages
+from rag.retrieve import Retriever
+from rag.settings import Settings
+from rag.types import Answer, Article, Citation, Event, Evidence, Final, Token
+
+N_SOURCES = 4  # evidence sentences shown to the generator
+QUOTE_MARGIN = 0.06  # a second quoted sentence must score within this of the best
+ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
+REFUSE_TEXT = (
+    "I can only answer questions about the articles in the archive, and the articles don't say anything about that."
+)
+
+
+class Pipeline:
+    """Answers questions over the served index; models load on first use and are shared by all callers."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._snapshot: Snapshot | None = None
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (created lazily)."""
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        """The answer generator (created lazily)."""
+        if self._generator is None:
+            self._generator = make_generator(self.settings)
+        return self._generator
+
+    def retriever(self) -> Retriever:
+        """A retriever over the served generation, reopened when a build publishes a new one."""
+        with self._lock:
+            current = Snapshot.current_name(self.settings)
+            if self._snapshot is None or self._retriever is None or current != self._snapshot.generation.name:
+                snapshot = Snapshot.open(self.settings)
+                if self._snapshot is not None:
+                    self._snapshot.store.close()
+                self._snapshot = snapshot
+                self._retriever = Retriever(snapshot, self.embedder)
+            return self._retriever
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **options: object) -> Answer:
+        """The final answer (streaming consumed)."""
+        for event in self.stream(question, history, **options):
+            if isinstance(event, Final):
+                return event.answer
+        raise AssertionError("stream ended without a final answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        top_k: int | None = None,
+        mode: str | None = None,
+        id: str | None = None,
+    ) -> Iterator[Event]:
+        """Yield draft tokens as they are generated, then one Final with the verified answer."""
+        t0 = time.perf_counter()
+        text = clean_question(question, self.settings.max_question_chars)
+        if is_redirect_attempt(text):
+            yield Final(Answer(text, REFUSE_TEXT, True, (), (), _ms(t0), mode="refused", id=id))
+            return
+        standalone = standalone_question(text, list(history))
+        retriever = self.retriever()
+        k = top_k or self.settings.top_k
+        qvec = self.embedder.embed([standalone])[0]
+        hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec)
+        evidence = select_evidence(standalone, hits, self.embedder, qvec)
+        timings = {"retrieve": (time.perf_counter() - t0) * 1000}
+        decision = decide(standalone, evidence, retriever.snapshot.lexical)
+        base = {"question": text, "contexts": tuple(hits), "id": id, "standalone_question": standalone}
+        if decision.abstain:
+            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
+            yield Final(
+                Answer(text=ABSTAIN_TEXT, abstained=True, citations=(), timings_ms=timings, mode="abstained", **base)
+            )  # type: ignore[arg-type]
+            return
+
+        sources = pick_sources(evidence)
+        articles = retriever.snapshot.articles
+        t1 = time.perf_counter()
+        draft: list[str] = []
+        notice = ""
+        try:
+            for piece in self.generator.stream(answer_messages(text, sources, articles), self.settings.llm_max_tokens):
+                if not draft:
+                    timings["first_token"] = (time.perf_counter() - t0) * 1000
+                draft.append(piece)
+                yield Token(piece)
+        except LLMUnavailableError as exc:
+            notice = f"{exc}; showing the best passages instead"
+        timings["generate"] = (time.perf_counter() - t1) * 1000
+        checked = verify("".join(draft), sources, self.embedder) if draft else []
+        answer_text, citations, mode = compose(checked, sources, articles)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        yield Final(
+            Answer(
+                text=answer_text,
+                abstained=False,
+                citations=citations,
+                timings_ms=timings,
+                notice=notice,
+                mode=mode,
+                **base,
+            )
+        )  # type: ignore[arg-type]
+
+
+def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]:
+    """The best evidence sentences, skipping near-identical repeats of one article's sentence."""
+    picked: list[Evidence] = []
+    for e in evidence:
+        if any(p.passage.doc_id == e.passage.doc_id and p.start == e.start for p in picked):
+            continue
+        picked.append(e)
+        if len(picked) == n:
+            break
+    return picked
+
+
+def compose(
+    checked: list[Support], sources: list[Evidence], articles: dict[str, Article]
+) -> tuple[str, tuple[Citation, ...], str]:
+    """The answer text from the verified generated sentences, plus quoted evidence when needed.
+
+    Sources are renumbered 1..n in order of first use, so the markers match the citation list.
+    """
+    numbering: dict[int, int] = {}
+
+    def number(source: int) -> int:
+        return numbering.setdefault(source, len(numbering) + 1)
+
+    parts = []
+    for s in checked:
+        if s.supported and s.source is not None:
+            claim = s.claim.text.rstrip()
+            end = claim[-1] if claim[-1] in ".!?" else "."
+            parts.append(f"{claim.rstrip('.!?')} [{number(s.source)}]{end}")
+    mode = "generated" if parts else "extractive"
+    best = sources[0].score
+    quotes = [1] + [i + 1 for i, e in enumerate(sources[1:], start=1) if e.score >= best - QUOTE_MARGIN][:1]
+    for source in quotes:
+        if source in numbering:
+            continue
+        e = sources[source - 1]
+        article = articles.get(e.passage.doc_id)
+        label = f"The {article.date} article" if article and article.date else "The article"
+        quoted = e.text.strip('“”" ')
+        parts.append(f"{label} reports: “{quoted}” [{number(source)}]")
+    citations = []
+    for source, n in sorted(numbering.items(), key=lambda item: item[1]):
+        e = sources[source - 1]
+        article = articles.get(e.passage.doc_id)
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=e.passage.doc_id,
+                title=article.title if article else e.passage.doc_id,
+                date=article.date if article else None,
+                text=e.passage.text,
+                sentence=e.text,
+                start=e.start,
+                end=e.end,
+                score=e.score,
+                passage_start=e.passage.start,
+                passage_end=e.passage.end,
+            )
+        )
+    return " ".join(parts), tuple(citations), mode
+
+
+def _ms(t0: float) -> dict[str, float]:
+    return {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}

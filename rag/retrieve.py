@@ -1,0 +1,85 @@
+"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval over one index snapshot."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.embed import Embedder
+from index.snapshot import Snapshot
+from rag.types import Hit, Passage
+
+RRF_K = 60
+MODES = ("hybrid", "dense", "bm25")
+
+
+class Retriever:
+    """Finds the passages most likely to answer a question; never rebuilds an index per query."""
+
+    def __init__(self, snapshot: Snapshot, embedder: Embedder) -> None:
+        self.snapshot = snapshot
+        self.embedder = embedder
+        self._by_id = snapshot.passage_by_id()
+
+    def dense(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Hit]:
+        """Nearest passages by cosine similarity of MiniLM vectors."""
+        vec = self.embedder.embed([query])[0] if vector is None else vector
+        return [
+            Hit(self._by_id[pid], score, ("dense",))
+            for pid, score in self.snapshot.store.query(vec, k)
+            if pid in self._by_id
+        ]
+
+    def bm25(self, query: str, k: int) -> list[Hit]:
+        """Best passages by BM25."""
+        return [
+            Hit(self.snapshot.passages[row], score, ("bm25",)) for row, score in self.snapshot.lexical.search(query, k)
+        ]
+
+    def hybrid(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Hit]:
+        """Dense and BM25 rankings fused by reciprocal rank fusion."""
+        depth = max(3 * k, 20)
+        return fuse([self.dense(query, depth, vector), self.bm25(query, depth)], k)
+
+    def search(self, query: str, k: int, mode: str = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:
+        """Top-k passages in the given mode, overlapping passages of one article de-duplicated."""
+        if mode == "dense":
+            hits = self.dense(query, 2 * k, vector)
+        elif mode == "bm25":
+            hits = self.bm25(query, 2 * k)
+        else:
+            hits = self.hybrid(query, 2 * k, vector)
+        return dedupe_overlaps(hits)[:k]
+
+
+def fuse(rankings: list[list[Hit]], k: int) -> list[Hit]:
+    """Reciprocal rank fusion: score = sum of 1 / (RRF_K + rank) over the rankings."""
+    scores: dict[str, float] = {}
+    passages: dict[str, Passage] = {}
+    sources: dict[str, set[str]] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            pid = hit.passage.id
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+            passages[pid] = hit.passage
+            sources.setdefault(pid, set()).update(hit.sources)
+    best = sorted(scores, key=lambda pid: -scores[pid])[:k]
+    return [Hit(passages[pid], scores[pid], tuple(sorted(sources[pid]))) for pid in best]
+
+
+def dedupe_overlaps(hits: list[Hit], max_shared: float = 0.5) -> list[Hit]:
+    """Drop a passage when most of it is already covered by a better-ranked passage of the same article."""
+    kept: list[Hit] = []
+    for hit in hits:
+        p = hit.passage
+        redundant = False
+        for other in kept:
+            q = other.passage
+            if q.doc_id != p.doc_id:
+                continue
+            shared = set(p.sentences) & set(q.sentences)
+            if len(shared) > max_shared * len(p.sentences):
+                redundant = True
+                break
+        if not redundant:
+            kept.append(hit)
+    return kept
