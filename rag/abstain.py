@@ -1,21 +1,49 @@
-"""Deciding to say "the articles don't say": retrieval and support signals, not the model's word."""
+"""Deciding to say "the articles don't say": retrieval and coverage signals, not the model's word.
+
+A 135M model never abstains by itself, so the decision is made before generation from two
+signals calibrated on the gold set (`rag eval` reports the resulting abstention rates):
+how well the best evidence sentence matches the question, and how many of the question's
+content words appear nowhere in the best passages (stemmed, spelling variants allowed).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
-from index.lexical import LexicalIndex, tokenize
-from rag.types import Evidence
+from index.lexical import tokenize
+from rag.types import Evidence, Hit
 
-# Calibrated on the gold set with the real MiniLM model (`rag eval` prints the sweep).
-MIN_EVIDENCE_SCORE = 0.42  # below this best-sentence score the archive does not answer
-MAX_UNKNOWN_SHARE = 0.34  # share of question words that never occur in the archive
-UNKNOWN_EVIDENCE_SCORE = 0.55  # ... tolerated only when the evidence is this strong
-# Words of the question about the question itself, not its subject.
-_GENERIC = set(
-    "article report say said tell told mention describe according many much happen happened kind type name "
-    "called think know give list explain both two first second older newer source quote quoted".split()
+# Calibrated on evals/gold.jsonl with MiniLM, holding false abstention to about 5%.
+MIN_EVIDENCE_SCORE = 0.28  # below this best-sentence score the archive does not answer
+MAX_UNCOVERED = 3  # this many question words missing from the best passages ...
+UNCOVERED_EVIDENCE_SCORE = 0.54  # ... means "not in the archive" unless the evidence is this strong
+COVERAGE_DEPTH = 3  # passages whose words count as covering the question
+# Words about the question or the articles themselves, and light verbs: not the subject asked about.
+GENERIC = frozenset(
+    """article articles report reports reported reporting say says said tell told mention mentions mentioned
+    describe describes described describing according many much happen happened kind type name named called
+    think know give gives gave given list explain both two first second older newer source sources quote
+    quoted quotes differ differs difference different spell spelled spelling spelt surname written write
+    wording word attribute attributes characterise characterize cover covers covered discuss discusses
+    headline publication published publish date time came come per story piece coverage each same agree
+    agreed person count start started make made keep hold go get let take taken add reach whether should
+    among thing instead along far toward towards relation doing does did done one other another""".split()
 )
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+@cache
+def _stemmer():  # type: ignore[no-untyped-def]
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem of a lower-case word."""
+    return str(_stemmer().stem(word))
 
 
 @dataclass(frozen=True)
@@ -25,24 +53,58 @@ class Decision:
     abstain: bool
     reason: str
     best_score: float
-    unknown_terms: tuple[str, ...]
+    uncovered: tuple[str, ...]
 
 
-def unknown_terms(question: str, lexical: LexicalIndex) -> list[str]:
-    """Content words of the question that never occur anywhere in the archive."""
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in _GENERIC and not lexical.known(t)]
+def subject_terms(question: str) -> list[str]:
+    """Stemmed content words of the question, without question/article vocabulary."""
+    generic = {stem(w) for w in GENERIC}
+    return [s for s in dict.fromkeys(stem(t) for t in tokenize(question)) if s not in generic]
 
 
-def decide(question: str, evidence: list[Evidence], lexical: LexicalIndex) -> Decision:
-    """Abstain when the best evidence is weak, or the question is about things the archive never names."""
+def uncovered_terms(question: str, hits: list[Hit]) -> list[str]:
+    """Subject words of the question that the best passages never use (allowing one-letter
+    spelling variants of long names: Khamenei / Khameinei)."""
+    words = {stem(w) for h in hits[:COVERAGE_DEPTH] for w in tokenize(h.passage.text)}
+    return [t for t in subject_terms(question) if t not in words and not _near_any(t, words)]
+
+
+def _near_any(term: str, words: set[str]) -> bool:
+    if len(term) < 6 or term.isdigit():
+        return False
+    return any(abs(len(w) - len(term)) <= 1 and w[0] == term[0] and _edit_distance_le1(term, w) for w in words)
+
+
+def _edit_distance_le1(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
+
+
+def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: set[str]) -> Decision:
+    """Abstain when the evidence is weak, the question is about things the best passages never
+    mention, or it names a year the archive never mentions."""
     best = evidence[0].score if evidence else 0.0
-    terms = [t for t in dict.fromkeys(tokenize(question)) if t not in _GENERIC]
-    unknown = unknown_terms(question, lexical)
-    share = len(unknown) / len(terms) if terms else 1.0
+    uncovered = uncovered_terms(question, hits)
     if not evidence:
-        return Decision(True, "nothing retrieved", best, tuple(unknown))
+        return Decision(True, "nothing retrieved", best, tuple(uncovered))
+    missing_years = [y for y in _YEAR.findall(question) if y not in archive_text_years]
+    if missing_years:
+        return Decision(True, f"the archive never mentions {', '.join(missing_years)}", best, tuple(uncovered))
     if best < MIN_EVIDENCE_SCORE:
-        return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(unknown))
-    if share > MAX_UNKNOWN_SHARE and best < UNKNOWN_EVIDENCE_SCORE:
-        return Decision(True, f"the archive never mentions: {', '.join(unknown)}", best, tuple(unknown))
-    return Decision(False, "", best, tuple(unknown))
+        return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
+    if len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE:
+        return Decision(True, f"the passages never mention: {', '.join(uncovered)}", best, tuple(uncovered))
+    return Decision(False, "", best, tuple(uncovered))
+
+
+def years_in(texts: list[str]) -> set[str]:
+    """Four-digit years that occur in the texts (article bodies and dates)."""
+    return {y for t in texts for y in _YEAR.findall(t)}

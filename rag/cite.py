@@ -10,7 +10,8 @@ from index.embed import Embedder
 from index.lexical import tokenize
 from rag.types import Evidence
 
-MARKER = re.compile(r"\s*\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+)\]")
+MARKER_GROUP = re.compile(r"((?:\s*\[\d+\])+)")
 # Thresholds tuned on the gold set with the real MiniLM model (see `rag eval`).
 LEXICAL_MIN = 0.5  # share of the claim's content words found in the cited sentence
 EMBED_MIN = 0.55  # cosine similarity of claim and cited sentence, together with LEXICAL_MIN
@@ -55,18 +56,23 @@ class Support:
 
 
 def split_claims(answer: str, n_sources: int) -> list[Claim]:
-    """Answer sentences with their [n] markers; markers that point nowhere are dropped."""
-    claims = []
-    for start, end in split_sentences(answer):
-        sentence = answer[start:end]
-        cited = tuple(dict.fromkeys(int(m) for m in MARKER.findall(sentence) if 1 <= int(m) <= n_sources))
-        text = MARKER.sub("", sentence).strip()
-        if text in ("", ".") and claims:
-            # A lone "[2]." after a sentence belongs to that sentence.
-            prev = claims.pop()
-            claims.append(Claim(prev.text, tuple(dict.fromkeys(prev.cited + cited))))
+    """Answer sentences with their [n] markers; a marker group belongs to the sentence before it,
+    and markers that point nowhere are dropped."""
+    claims: list[Claim] = []
+    pieces = MARKER_GROUP.split(answer)
+    for i in range(0, len(pieces), 2):
+        segment = pieces[i]
+        markers = pieces[i + 1] if i + 1 < len(pieces) else ""
+        cited = tuple(dict.fromkeys(int(m) for m in MARKER.findall(markers) if 1 <= int(m) <= n_sources))
+        sentences = [segment[s:e].strip() for s, e in split_sentences(segment)]
+        sentences = [t for t in sentences if t.strip(" .,;:")]
+        if not sentences:
+            if claims and cited:  # "… sentence. [2]" with the marker after the full stop
+                prev = claims.pop()
+                claims.append(Claim(prev.text, tuple(dict.fromkeys(prev.cited + cited))))
             continue
-        claims.append(Claim(text, cited))
+        claims.extend(Claim(t, ()) for t in sentences[:-1])
+        claims.append(Claim(sentences[-1], cited))
     return claims
 
 

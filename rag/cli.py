@@ -144,5 +144,87 @@ def ask_cmd(
     sys.exit(ask_one(settings, question, as_json))
 
 
+@main.command("serve")
+@click.option("--host", help="Address to bind [RAG_HOST]; non-loopback needs --auth or --open.")
+@click.option("--port", type=int, help="Port [RAG_PORT].")
+@click.option("--auth", help="Require login user:password [RAG_AUTH].")
+@click.option(
+    "--open", "allow_open", is_flag=True, help="Allow a non-loopback bind without login (intentionally open)."
+)
+@click.option("--llm", type=click.Choice(["embedded", "ollama", "openai", "fake"]), help="Generator backend [RAG_LLM].")
+@click.option("--llm-url", help="Server URL for ollama/openai [RAG_LLM_URL].")
+@click.option("--llm-model", help="Model name for ollama/openai [RAG_LLM_MODEL].")
+@click.pass_obj
+@friendly_errors
+def serve_cmd(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    auth: str | None,
+    allow_open: bool,
+    llm: str | None,
+    llm_url: str | None,
+    llm_model: str | None,
+) -> None:
+    """Start the chat web app and the HTTP API (builds the index first if there is none)."""
+    from ui.server import serve
+
+    changes = {"host": host, "port": port, "auth": auth, "llm": llm, "llm_url": llm_url, "llm_model": llm_model}
+    serve(settings.replace(**{k: v for k, v in changes.items() if v is not None}), allow_open=allow_open)
+
+
+@main.command("eval")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Gold set in JSON Lines (default: evals/gold.jsonl).",
+)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    help="Configuration(s) to compare: ours, dense, bm25, baseline, extractive (default: all).",
+)
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--subset", type=click.Choice(["all", "fast"]), default="all", help="fast = the CI subset.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("evals/results"),
+    help="Results folder (JSON, Markdown report, PNG plots).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when a headline metric is below its threshold.")
+@click.pass_obj
+@friendly_errors
+def eval_cmd(
+    settings: Settings,
+    dataset: Path | None,
+    configs: tuple[str, ...],
+    limit: int | None,
+    subset: str,
+    out: Path,
+    check: bool,
+) -> None:
+    """Score answers, citations, abstentions, retrieval and speed on a gold set."""
+    from evals.run import main as run_eval
+
+    sys.exit(run_eval(settings, dataset, list(configs), limit, subset, out, check))
+
+
+@main.command("bench")
+@click.option("--sizes", default="seeds,1000,10000", help="Archive sizes in passages, comma-separated.")
+@click.option("--queries", type=int, default=200, help="Retrieval queries per size.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evals/results"), help="Results folder."
+)
+@click.pass_obj
+@friendly_errors
+def bench_cmd(settings: Settings, sizes: str, queries: int, out: Path) -> None:
+    """Measure indexing, retrieval, answering, cold start and memory as the archive grows."""
+    from evals.bench import main as run_bench
+
+    sys.exit(run_bench(settings, sizes, queries, out))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

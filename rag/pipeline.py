@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import date
 
 from index.embed import Embedder, make_embedder
+from index.lexical import tokenize
 from index.snapshot import Snapshot
 from rag.abstain import decide
 from rag.cite import Support, verify
@@ -21,7 +23,8 @@ from rag.settings import Settings
 from rag.types import Answer, Article, Citation, Event, Evidence, Final, Token
 
 N_SOURCES = 4  # evidence sentences shown to the generator
-QUOTE_MARGIN = 0.06  # a second quoted sentence must score within this of the best
+QUOTE_MARGIN = 0.06
+RESTATE_SHARE = 0.5  # a generated claim with this share of a source's words stands in for quoting it  # a second quoted sentence must score within this of the best
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
 REFUSE_TEXT = (
     "I can only answer questions about the articles in the archive, and the articles don't say anything about that."
@@ -96,7 +99,7 @@ class Pipeline:
         hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec)
         evidence = select_evidence(standalone, hits, self.embedder, qvec)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
-        decision = decide(standalone, evidence, retriever.snapshot.lexical)
+        decision = decide(standalone, evidence, hits, retriever.years)
         base = {"question": text, "contexts": tuple(hits), "id": id, "standalone_question": standalone}
         if decision.abstain:
             timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
@@ -160,20 +163,23 @@ def compose(
         return numbering.setdefault(source, len(numbering) + 1)
 
     parts = []
+    covered: set[int] = set()
     for s in checked:
         if s.supported and s.source is not None:
             claim = s.claim.text.rstrip()
             end = claim[-1] if claim[-1] in ".!?" else "."
             parts.append(f"{claim.rstrip('.!?')} [{number(s.source)}]{end}")
+            if restates(claim, sources[s.source - 1].text):
+                covered.add(s.source)
     mode = "generated" if parts else "extractive"
     best = sources[0].score
     quotes = [1] + [i + 1 for i, e in enumerate(sources[1:], start=1) if e.score >= best - QUOTE_MARGIN][:1]
     for source in quotes:
-        if source in numbering:
+        if source in covered:
             continue
         e = sources[source - 1]
         article = articles.get(e.passage.doc_id)
-        label = f"The {article.date} article" if article and article.date else "The article"
+        label = f"The {human_date(article.date)} article" if article and article.date else "The article"
         quoted = e.text.strip('“”" ')
         parts.append(f"{label} reports: “{quoted}” [{number(source)}]")
     citations = []
@@ -196,6 +202,22 @@ def compose(
             )
         )
     return " ".join(parts), tuple(citations), mode
+
+
+def restates(claim: str, sentence: str, share: float = RESTATE_SHARE) -> bool:
+    """Whether a generated claim carries most of a source sentence's content words (so quoting
+    the sentence as well would only repeat it)."""
+    words = set(tokenize(sentence))
+    return bool(words) and len(words & set(tokenize(claim))) / len(words) >= share
+
+
+def human_date(iso: str) -> str:
+    """2025-04-07 -> April 7, 2025 (unparseable dates are returned as they are)."""
+    try:
+        d = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{d:%B} {d.day}, {d.year}"
 
 
 def _ms(t0: float) -> dict[str, float]:

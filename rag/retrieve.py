@@ -6,6 +6,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.snapshot import Snapshot
+from rag.abstain import years_in
 from rag.types import Hit, Passage
 
 RRF_K = 60
@@ -19,6 +20,7 @@ class Retriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self._by_id = snapshot.passage_by_id()
+        self.years = years_in([f"{a.body} {a.date or ''}" for a in snapshot.articles.values()])
 
     def dense(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Hit]:
         """Nearest passages by cosine similarity of MiniLM vectors."""

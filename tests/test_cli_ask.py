@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+
+FIGHTERS = "How many fighters does the Islamic Resistance in Iraq command?"
+
+
+def rag(tmp_path: Path, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["--embedder", "fake", "--data-dir", str(tmp_path / "d"), *args], input=input)
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> Path:
+    assert rag(tmp_path, "index", "-q").exit_code == 0
+    return tmp_path
+
+
+def test_ask_prints_answer_and_sources(indexed: Path) -> None:
+    result = rag(indexed, "ask", "--llm", "fake", FIGHTERS)
+    assert result.exit_code == 0, result.output
+    assert "50,000 fighters" in result.stdout and "Sources:" in result.stdout and "[1]" in result.stdout
+
+
+def test_ask_json(indexed: Path) -> None:
+    result = rag(indexed, "ask", "--llm", "fake", "--json", FIGHTERS)
+    data = json.loads(result.stdout)
+    assert data["question"] == FIGHTERS and not data["abstained"]
+    assert data["citations"][0]["n"] == 1 and data["contexts"]
+    assert {"retrieve", "generate", "total"} <= set(data["timings_ms"])
+
+
+def test_ask_jsonl_keeps_order_ids_and_ignores_extra_fields(indexed: Path) -> None:
+    lines = [
+        {"id": "a", "question": FIGHTERS, "extra": [1, 2]},
+        {"id": 7, "question": "Who won the 1998 football World Cup final?"},
+        {"id": "c", "question": "   "},
+    ]
+    text = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
+    result = rag(indexed, "ask", "--llm", "fake", "--jsonl", "-", input=text)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", 7, "c", None]
+    assert "50,000" in out[0]["answer"] and out[1]["abstained"] is True
+    assert "BadQuestionError" in out[2]["error"] and "bad input line" in out[3]["error"]
+    assert result.exit_code == 1  # some lines failed
+
+
+def test_no_index_is_one_line(tmp_path: Path) -> None:
+    result = rag(tmp_path, "ask", "--llm", "fake", FIGHTERS)
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("Error: IndexMissingError") and "\n" not in result.stderr.strip()
+
+
+def test_empty_question_is_one_line(indexed: Path) -> None:
+    result = rag(indexed, "ask", "--llm", "fake", "  ")
+    assert result.exit_code == 1 and "BadQuestionError" in result.stderr and "Traceback" not in result.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
+def test_unreachable_llm_server_still_shows_passages(indexed: Path, backend: str) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}" + ("/v1" if backend == "openai" else "")
+    result = rag(
+        indexed, "--set", "llm_timeout=3", "ask", "--llm", backend, "--llm-url", url, "--llm-model", "m", FIGHTERS
+    )
+    assert result.exit_code == 4
+    assert "50,000 fighters" in result.stdout
+    assert "notice: LLM server" in result.stderr and "unreachable" in result.stderr
