@@ -136,7 +136,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     for key in ("hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "recall@10", "mrr", "ndcg@5", "ndcg@10"):
         s[key] = mean([r.get(key) for r in answerable])
-    for stage in ("retrieve", "generate", "total", "first_token"):
+    for stage in ("retrieve", "evidence", "generate", "total", "first_token"):
         values = [r["timings_ms"][stage] for r in rows if stage in r["timings_ms"] and not r["abstained"]]
         lat = metrics.latency_summary(values)
         s[f"{stage}_p50_ms"], s[f"{stage}_p95_ms"] = lat["p50"], lat["p95"]

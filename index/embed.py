@@ -103,6 +103,32 @@ class HashEmbedder:
         vec[idx] += sign * weight
 
 
+class CachingEmbedder:
+    """Remembers vectors of texts it has embedded (sentences of popular passages recur across
+    questions), so warm questions only pay for the question itself."""
+
+    def __init__(self, inner: Embedder, max_items: int = 100_000) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.max_items = max_items
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Cached vectors where known; the rest embedded in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed(missing)
+            with self._lock:
+                if len(self._cache) + len(missing) > self.max_items:
+                    self._cache.clear()
+                self._cache.update(zip(missing, vectors))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] if t in self._cache else self.inner.embed([t])[0] for t in texts])
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder named in settings (nothing is loaded until the first embed call)."""
     if settings.embedder == "fake":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from index.lexical import tokenize
+from rag.spelling import near
 from rag.types import Evidence, Hit
 
 # Calibrated on evals/gold.jsonl with MiniLM, holding false abstention to about 5%.
@@ -70,22 +71,7 @@ def uncovered_terms(question: str, hits: list[Hit]) -> list[str]:
 
 
 def _near_any(term: str, words: set[str]) -> bool:
-    if len(term) < 6 or term.isdigit():
-        return False
-    return any(abs(len(w) - len(term)) <= 1 and w[0] == term[0] and _edit_distance_le1(term, w) for w in words)
-
-
-def _edit_distance_le1(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if len(a) > len(b):
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    if len(a) == len(b):
-        return a[i + 1 :] == b[i + 1 :]
-    return a[i:] == b[i + 1 :]
+    return not term.isdigit() and any(near(term, w) for w in words)
 
 
 def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: set[str]) -> Decision:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from index.chunk import split_sentences
 from index.embed import Embedder
 from index.lexical import tokenize
+from rag.spelling import mentions
 from rag.types import Evidence
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -116,8 +117,7 @@ def supports(claim: str, evidence: Evidence, similarity: float) -> tuple[bool, s
     missing_numbers = numbers(claim) - numbers(passage)
     if missing_numbers:
         return False, f"numbers not in source: {', '.join(sorted(missing_numbers))}"
-    passage_lower = passage.lower()
-    missing_names = {n for n in names(claim) if n not in passage_lower}
+    missing_names = {n for n in names(claim) if not mentions(passage, n)}
     if missing_names:
         return False, f"names not in source: {', '.join(sorted(missing_names))}"
     if bool(_NEGATION.search(claim)) != bool(_NEGATION.search(sentence)):

@@ -81,3 +81,14 @@ def standalone_question(question: str, history: list[Turn]) -> str:
         if names:
             return f"{question} ({', '.join(names)})"
     return f"{question} ({history[-1].question})"
+
+
+_PART_SPLIT = re.compile(
+    r",?\s+(?:and|but)\s+(?=(?:what|when|where|who|whom|which|why|how|did|does|do|is|are|was|were|has|have)\b)", re.I
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """A two-part question ("Why X, and what Y?") split into its parts; otherwise the question."""
+    parts = [p.strip(" ,?") for p in _PART_SPLIT.split(question) if len(p.strip(" ,?").split()) >= 3]
+    return parts if len(parts) > 1 else [question]

@@ -12,6 +12,7 @@ from rag.types import Evidence, Hit
 DENSE_WEIGHT = 0.6
 LEXICAL_WEIGHT = 0.4
 RANK_BONUS = 0.02
+PAIR_PENALTY = 0.03  # two sentences must match clearly better than one to be preferred
 
 
 def content_tokens(text: str) -> set[str]:
@@ -33,15 +34,19 @@ def select_evidence(
     embedder: Embedder,
     question_vector: np.ndarray | None = None,
 ) -> list[Evidence]:
-    """Every distinct sentence of the hits, scored by meaning and word overlap, best first."""
+    """Every distinct sentence of the hits, and every pair of neighbouring sentences (an answer
+    often spans "X said ..." and the quote that follows), scored by meaning and word overlap."""
     seen: set[tuple[str, int, int]] = set()
     candidates: list[tuple[Hit, int, int, str, int]] = []
     for rank, hit in enumerate(hits):
-        for (start, end), text in hit.passage.sentence_texts():
+        spans = hit.passage.sentences
+        units = [(s, e) for s, e in spans] + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+        for start, end in units:
             key = (hit.passage.doc_id, start, end)
             if key in seen:
                 continue
             seen.add(key)
+            text = hit.passage.text[start - hit.passage.start : end - hit.passage.start]
             candidates.append((hit, start, end, text, rank))
     if not candidates:
         return []
@@ -52,6 +57,12 @@ def select_evidence(
     for (hit, start, end, text, rank), sim in zip(candidates, dense):
         score = DENSE_WEIGHT * float(sim) + LEXICAL_WEIGHT * lexical_overlap(question, text)
         score += RANK_BONUS * (len(hits) - rank) / max(len(hits), 1)
+        if _is_pair(hit, start, end):
+            score -= PAIR_PENALTY
         scored.append(Evidence(hit.passage, start, end, text, score))
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+def _is_pair(hit: Hit, start: int, end: int) -> bool:
+    return (start, end) not in hit.passage.sentences

@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from index.embed import Embedder, make_embedder
+from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.lexical import tokenize
 from index.snapshot import Snapshot
 from rag.abstain import decide
 from rag.cite import Support, verify
-from rag.conversation import Turn, standalone_question
+from rag.conversation import Turn, question_parts, standalone_question
+from rag.corroborate import best_per_article, is_comparative
 from rag.errors import LLMUnavailableError
 from rag.evidence import select_evidence
 from rag.guard import clean_question, is_redirect_attempt
@@ -23,7 +24,7 @@ from rag.settings import Settings
 from rag.types import Answer, Article, Citation, Event, Evidence, Final, Token
 
 N_SOURCES = 4  # evidence sentences shown to the generator
-QUOTE_MARGIN = 0.06
+QUOTE_MARGIN = 0.10
 RESTATE_SHARE = 0.5  # a generated claim with this share of a source's words stands in for quoting it  # a second quoted sentence must score within this of the best
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
 REFUSE_TEXT = (
@@ -39,6 +40,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._sentence_embedder: CachingEmbedder | None = None
         self._generator = generator
         self._snapshot: Snapshot | None = None
         self._retriever: Retriever | None = None
@@ -50,6 +52,13 @@ class Pipeline:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @property
+    def sentence_embedder(self) -> CachingEmbedder:
+        """The embedder with a cache, for evidence sentences that recur across questions."""
+        if self._sentence_embedder is None:
+            self._sentence_embedder = CachingEmbedder(self.embedder)
+        return self._sentence_embedder
 
     @property
     def generator(self) -> Generator:
@@ -97,8 +106,9 @@ class Pipeline:
         k = top_k or self.settings.top_k
         qvec = self.embedder.embed([standalone])[0]
         hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec)
-        evidence = select_evidence(standalone, hits, self.embedder, qvec)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
+        evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
+        timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
         decision = decide(standalone, evidence, hits, retriever.years)
         base = {"question": text, "contexts": tuple(hits), "id": id, "standalone_question": standalone}
         if decision.abstain:
@@ -108,7 +118,17 @@ class Pipeline:
             )  # type: ignore[arg-type]
             return
 
-        sources = pick_sources(evidence)
+        # Lead with the evidence every part of the question needs: the best sentence of each
+        # article for a comparison, the best sentence for each part of a two-part question.
+        parts = question_parts(standalone)
+        if is_comparative(standalone):
+            leads = best_per_article(evidence)
+        elif len(parts) > 1:
+            leads = [select_evidence(part, hits, self.sentence_embedder)[0] for part in parts]
+        else:
+            leads = evidence[:1]
+        sources = pick_sources(leads + evidence)
+        must_quote = len(pick_sources(leads))
         articles = retriever.snapshot.articles
         t1 = time.perf_counter()
         draft: list[str] = []
@@ -122,8 +142,8 @@ class Pipeline:
         except LLMUnavailableError as exc:
             notice = f"{exc}; showing the best passages instead"
         timings["generate"] = (time.perf_counter() - t1) * 1000
-        checked = verify("".join(draft), sources, self.embedder) if draft else []
-        answer_text, citations, mode = compose(checked, sources, articles)
+        checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
+        answer_text, citations, mode = compose(checked, sources, articles, must_quote)
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield Final(
             Answer(
@@ -142,7 +162,7 @@ def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]
     """The best evidence sentences, skipping near-identical repeats of one article's sentence."""
     picked: list[Evidence] = []
     for e in evidence:
-        if any(p.passage.doc_id == e.passage.doc_id and p.start == e.start for p in picked):
+        if any(p.passage.doc_id == e.passage.doc_id and p.start < e.end and e.start < p.end for p in picked):
             continue
         picked.append(e)
         if len(picked) == n:
@@ -151,9 +171,10 @@ def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]
 
 
 def compose(
-    checked: list[Support], sources: list[Evidence], articles: dict[str, Article]
+    checked: list[Support], sources: list[Evidence], articles: dict[str, Article], must_quote: int = 1
 ) -> tuple[str, tuple[Citation, ...], str]:
-    """The answer text from the verified generated sentences, plus quoted evidence when needed.
+    """The answer text from the verified generated sentences, plus quoted evidence: the first
+    `must_quote` sources (and a close runner-up) unless a generated sentence already restates them.
 
     Sources are renumbered 1..n in order of first use, so the markers match the citation list.
     """
@@ -173,14 +194,16 @@ def compose(
                 covered.add(s.source)
     mode = "generated" if parts else "extractive"
     best = sources[0].score
-    quotes = [1] + [i + 1 for i, e in enumerate(sources[1:], start=1) if e.score >= best - QUOTE_MARGIN][:1]
+    quotes = list(range(1, must_quote + 1))
+    if must_quote == 1:
+        quotes += [i + 1 for i, e in enumerate(sources[1:], start=1) if e.score >= best - QUOTE_MARGIN][:1]
     for source in quotes:
         if source in covered:
             continue
         e = sources[source - 1]
         article = articles.get(e.passage.doc_id)
         label = f"The {human_date(article.date)} article" if article and article.date else "The article"
-        quoted = e.text.strip('“”" ')
+        quoted = " ".join(e.text.split()).strip('“”" ')
         parts.append(f"{label} reports: “{quoted}” [{number(source)}]")
     citations = []
     for source, n in sorted(numbering.items(), key=lambda item: item[1]):

@@ -1,0 +1,376 @@
+"""`rag bench`: how indexing, retrieval, answering, start-up and memory grow with the archive,
+measured beside the llama-index starter pipeline in the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals import metrics
+from evals.synth import queries, write_archive
+from index.build import build_index
+from index.chunk import chunk_article
+from index.embed import MiniLMEmbedder
+from index.parse import parse_file
+from index.snapshot import Snapshot
+from rag.errors import RagError
+from rag.settings import PROJECT_ROOT, Settings
+
+ASK_QUESTION = "How many fighters does the Islamic Resistance in Iraq command?"
+
+
+def passages_per_article(settings: Settings, tmp: Path) -> float:
+    """Average passages of a synthetic article under the current chunking settings."""
+    paths = write_archive(tmp / "probe", 30, seed=99)
+    counts = [len(chunk_article(parse_file(p), settings.chunk_size, settings.chunk_overlap)) for p in paths]
+    shutil.rmtree(tmp / "probe")
+    return sum(counts) / len(counts)
+
+
+def _latencies(fn: Any, items: list[str]) -> dict[str, float]:
+    fn(items[0])  # warm-up
+    values = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        values.append((time.perf_counter() - t) * 1000)
+    return metrics.latency_summary(values)
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def bench_size(
+    label: str, target: int, base: Settings, embedder: MiniLMEmbedder, n_queries: int, work: Path, per_article: float
+) -> dict[str, Any]:
+    """Every measurement for one archive size."""
+    from rag.pipeline import Pipeline
+
+    if label == "seeds":
+        folder = base.seeds_dir
+    else:
+        folder = work / f"archive-{label}"
+        write_archive(folder, max(1, round(target / per_article)))
+    settings = base.replace(data_dir=work / f"data-{label}", seeds_dir=folder)
+    row: dict[str, Any] = {"size": label}
+
+    t = time.perf_counter()
+    report = build_index(settings, embedder)
+    row["build_s"] = time.perf_counter() - t
+    row["passages"] = report.passages
+    row["articles"] = report.articles
+    row["build_passages_per_s"] = report.passages / row["build_s"]
+    snap = Snapshot.open(settings)
+    texts = [p.text for p in snap.passages]
+    t = time.perf_counter()
+    embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    row["raw_encode_passages_per_s"] = len(texts) / (time.perf_counter() - t)
+    row["build_vs_raw_encode"] = row["build_passages_per_s"] / row["raw_encode_passages_per_s"]
+
+    t = time.perf_counter()
+    build_index(settings, embedder)
+    row["reindex_unchanged_s"] = time.perf_counter() - t
+    row["reindex_unchanged_vs_build"] = row["reindex_unchanged_s"] / row["build_s"]
+    if label != "seeds":
+        changed = sorted(folder.iterdir())[0]
+        changed.write_text(changed.read_text() + "A late update said the figures were revised.\n")
+        t = time.perf_counter()
+        build_index(settings, embedder)
+        row["reindex_one_changed_s"] = time.perf_counter() - t
+
+    pipeline = Pipeline(settings, embedder)
+    retriever = pipeline.retriever()
+    qs = queries(texts, n_queries)
+    for mode in ("dense", "bm25", "hybrid"):
+        lat = _latencies(lambda q, m=mode: retriever.search(q, settings.top_k, m), qs)
+        row[f"{mode}_p50_ms"], row[f"{mode}_p95_ms"] = lat["p50"], lat["p95"]
+    gen = settings.data_dir / Snapshot.current_name(settings)  # type: ignore[operator]
+    row["index_mb"] = _du(gen) / 1e6
+    row.update(_baseline(folder, embedder, qs, work / f"baseline-{label}", settings.top_k))
+    row["baseline_build_ratio"] = row["build_s"] / row["baseline_build_s"]
+    row["dense_vs_baseline_p50"] = row["dense_p50_ms"] / row["baseline_p50_ms"]
+    row["hybrid_vs_baseline_p50"] = row["hybrid_p50_ms"] / row["baseline_p50_ms"]
+    row.update(_cold_ask(settings))
+    snap.store.close()
+    return row
+
+
+def _baseline(folder: Path, embedder: MiniLMEmbedder, qs: list[str], path: Path, k: int) -> dict[str, float]:
+    """The llama-index starter: SimpleDirectoryReader -> VectorStoreIndex on Chroma, same embedder."""
+    import chromadb
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from evals.baseline import llama_index_embedding
+    from index.store import _chroma_settings
+
+    client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    collection = client.get_or_create_collection("starter", embedding_function=None)
+    t = time.perf_counter()
+    docs = SimpleDirectoryReader(str(folder)).load_data()
+    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    index = VectorStoreIndex.from_documents(docs, storage_context=storage, embed_model=llama_index_embedding(embedder))
+    build_s = time.perf_counter() - t
+    retriever = index.as_retriever(similarity_top_k=k)
+    lat = _latencies(retriever.retrieve, qs)
+    out = {
+        "baseline_build_s": build_s,
+        "baseline_nodes": float(collection.count()),
+        "baseline_p50_ms": lat["p50"],
+        "baseline_p95_ms": lat["p95"],
+    }
+    client.close()
+    return out
+
+
+def _cold_ask(settings: Settings) -> dict[str, float]:
+    """`rag ask` from process start to answer, and that process's peak memory."""
+    code = (
+        "import resource, sys, time, json; t=time.perf_counter(); from rag.cli import main; "
+        "sys.argv=['rag','ask','--json',sys.argv[1]];\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps({'cold': time.perf_counter()-t, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"
+    )
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_SEEDS_DIR": str(settings.seeds_dir),
+        "HF_HUB_OFFLINE": "1",
+        "RAG_LLM": settings.llm,
+    }
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code, ASK_QUESTION], capture_output=True, text=True, env=env, timeout=300
+    )
+    wall = time.perf_counter() - t
+    try:
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RagError(f"cold `rag ask` failed: {out.stderr.strip().splitlines()[-1:]}") from None
+    return {"ask_cold_s": wall, "ask_peak_rss_mb": data["rss"] / 1024}
+
+
+def answer_latency(settings: Settings, embedder: MiniLMEmbedder, n: int = 20) -> dict[str, float]:
+    """End-to-end answer latency and time to first token with the embedded generator (warm)."""
+    from evals.dataset import load_dataset
+    from rag.pipeline import Pipeline
+    from rag.types import Final, Token
+
+    pipeline = Pipeline(settings, embedder)
+    items = [i for i in load_dataset() if i.answerable][:n]
+    totals, firsts = [], []
+    pipeline.ask(items[0].question)  # warm-up: loads the model
+    for item in items:
+        t = time.perf_counter()
+        first = None
+        for event in pipeline.stream(item.question):
+            if isinstance(event, Token) and first is None:
+                first = time.perf_counter() - t
+            if isinstance(event, Final):
+                totals.append((time.perf_counter() - t) * 1000)
+                firsts.append((first if first is not None else time.perf_counter() - t) * 1000)
+    tot, ttft = metrics.latency_summary(totals), metrics.latency_summary(firsts)
+    return {
+        "answer_p50_ms": tot["p50"],
+        "answer_p95_ms": tot["p95"],
+        "ttft_p50_ms": ttft["p50"],
+        "ttft_p95_ms": ttft["p95"],
+    }
+
+
+def serve_cold_start(settings: Settings) -> float | None:
+    """`rag serve` from process start until the page answers (None when the UI is not available)."""
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1", "RAG_PORT": str(port)}
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while time.perf_counter() - t < 120:
+            if proc.poll() is not None:
+                return None
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                return time.perf_counter() - t
+            except OSError:
+                time.sleep(0.2)
+        return None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def chroma_server_vs_embedded(
+    base: Settings, embedder: MiniLMEmbedder, folder: Path, work: Path, n_queries: int
+) -> dict[str, float]:
+    """The same archive indexed into a `chroma run` server on 127.0.0.1 versus embedded."""
+    from rag.pipeline import Pipeline
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(work / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        out = {}
+        for name, url in (("embedded", ""), ("server", f"http://127.0.0.1:{port}")):
+            settings = base.replace(data_dir=work / f"data-{name}", seeds_dir=folder, chroma_url=url)
+            t = time.perf_counter()
+            build_index(settings, embedder)
+            out[f"{name}_build_s"] = time.perf_counter() - t
+            retriever = Pipeline(settings, embedder).retriever()
+            qs = queries([p.text for p in retriever.snapshot.passages], n_queries)
+            lat = _latencies(lambda q, r=retriever, k=settings.top_k: r.search(q, k, "hybrid"), qs)
+            out[f"{name}_hybrid_p50_ms"], out[f"{name}_hybrid_p95_ms"] = lat["p50"], lat["p95"]
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+SIZE_COLUMNS = [
+    ("size", "size"),
+    ("passages", "passages"),
+    ("build_passages_per_s", "build p/s"),
+    ("raw_encode_passages_per_s", "raw enc p/s"),
+    ("build_vs_raw_encode", "build/raw"),
+    ("reindex_unchanged_vs_build", "reidx=/build"),
+    ("reindex_one_changed_s", "reidx 1Δ s"),
+    ("dense_p50_ms", "dense p50"),
+    ("bm25_p50_ms", "bm25 p50"),
+    ("hybrid_p50_ms", "hyb p50"),
+    ("hybrid_p95_ms", "hyb p95"),
+    ("baseline_p50_ms", "base p50"),
+    ("baseline_build_ratio", "build/base"),
+    ("ask_cold_s", "ask cold s"),
+    ("ask_peak_rss_mb", "RSS MB"),
+    ("index_mb", "index MB"),
+]
+
+
+def main(settings: Settings, sizes: str, n_queries: int, out: Path) -> int:
+    """Run the benchmark and write bench.json, bench.md and bench.png."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from evals.report import _fmt
+
+    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+    base = settings.replace(embedder="minilm", seeds_dir=settings.seeds_dir or PROJECT_ROOT / "seeds")
+    results: dict[str, Any] = {"sizes": [], "machine": f"{os.cpu_count()} cores"}
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        work = Path(tmp)
+        per_article = passages_per_article(base, work)
+        for label in [s.strip() for s in sizes.split(",") if s.strip()]:
+            target = 0 if label == "seeds" else int(label)
+            print(f"bench: size {label} ...", file=sys.stderr, flush=True)
+            results["sizes"].append(bench_size(label, target, base, embedder, n_queries, work, per_article))
+        seeds_settings = base.replace(data_dir=work / "data-seeds")
+        if not (seeds_settings.data_dir / "CURRENT").exists():
+            build_index(seeds_settings, embedder)
+        print("bench: answers, cold start, chroma server ...", file=sys.stderr, flush=True)
+        results["answer"] = answer_latency(seeds_settings, embedder)
+        results["serve_cold_s"] = serve_cold_start(seeds_settings)
+        folder = work / "archive-server"
+        write_archive(folder, max(1, round(1000 / per_article)))
+        results["chroma"] = chroma_server_vs_embedded(base, embedder, folder, work, min(n_queries, 100))
+    results["peak_rss_mb_bench_process"] = _rss_mb()
+
+    table = Table(title="rag bench")
+    for _, label in SIZE_COLUMNS:
+        table.add_column(label, justify="right")
+    for row in results["sizes"]:
+        table.add_row(*[_fmt(row.get(key)) for key, _ in SIZE_COLUMNS])
+    console = Console(width=max(Console().width, 200))
+    console.print(table)
+    console.print(f"answer (embedded SmolLM2, warm): {json.dumps({k: round(v) for k, v in results['answer'].items()})}")
+    console.print(
+        f"serve cold start: {results['serve_cold_s']} s; chroma server vs embedded (1,000 passages): "
+        f"{json.dumps({k: round(v, 1) for k, v in results['chroma'].items()})}"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=1, default=str))
+    (out / "bench.md").write_text(_markdown(results))
+    _plot(results, out / "bench.png")
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'bench.png'}")
+    return 0
+
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    from evals.report import _fmt
+
+    lines = ["| " + " | ".join(label for _, label in SIZE_COLUMNS) + " |", "|---" * len(SIZE_COLUMNS) + "|"]
+    for row in results["sizes"]:
+        lines.append("| " + " | ".join(_fmt(row.get(key)) for key, _ in SIZE_COLUMNS) + " |")
+    a = results["answer"]
+    lines += [
+        "",
+        f"Answer with the embedded SmolLM2 (warm, seeds): p50 {a['answer_p50_ms']:.0f} ms, "
+        f"p95 {a['answer_p95_ms']:.0f} ms; time to first token p50 {a['ttft_p50_ms']:.0f} ms.",
+        f"`rag serve` cold start: {results['serve_cold_s']} s.",
+        "Chroma server vs embedded (about 1,000 passages): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in results["chroma"].items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["sizes"]
+    xs = [max(r["passages"], 1) for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, label in (
+        ("dense_p95_ms", "dense p95"),
+        ("bm25_p95_ms", "BM25 p95"),
+        ("hybrid_p95_ms", "hybrid p95"),
+        ("baseline_p95_ms", "llama-index starter p95"),
+    ):
+        ax1.plot(xs, [r[key] for r in rows], marker="o", label=label)
+    ax1.set_xscale("log")
+    ax1.set_xlabel("passages")
+    ax1.set_ylabel("retrieval latency (ms)")
+    ax1.legend(fontsize=8)
+    for key, label in (("build_passages_per_s", "our index build"), ("raw_encode_passages_per_s", "raw MiniLM encode")):
+        ax2.plot(xs, [r[key] for r in rows], marker="o", label=label)
+    ax2.plot(xs, [r["passages"] / r["baseline_build_s"] for r in rows], marker="o", label="llama-index starter build")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("passages")
+    ax2.set_ylabel("passages / s")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

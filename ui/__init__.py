@@ -1,0 +1,1 @@
+"""The Gradio chat and the HTTP API: thin adapters over rag.pipeline."""
