@@ -23,6 +23,7 @@ class GoldItem:
     answerable: bool
     type: str
     docs: list[str] = field(default_factory=list)
+    relation: str | None = None  # agree | only:<doc_id> | conflict (how the articles relate on it)
 
 
 def load_dataset(path: Path | None = None) -> list[GoldItem]:
@@ -44,6 +45,7 @@ def load_dataset(path: Path | None = None) -> list[GoldItem]:
                     answerable=bool(raw.get("answerable", True)),
                     type=raw.get("type", "unknown"),
                     docs=raw.get("docs", []),
+                    relation=raw.get("relation"),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

@@ -16,6 +16,8 @@ COLUMNS = [
     ("citation_hit", "cite hit"),
     ("citation_precision", "cite P"),
     ("citation_recall", "cite R"),
+    ("support_attribution", "attrib"),
+    ("compare_relation", "cmp rel"),
     ("hit@5", "hit@5"),
     ("mrr", "MRR"),
     ("ndcg@10", "nDCG@10"),

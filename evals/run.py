@@ -28,7 +28,7 @@ THRESHOLDS = {
     "citation_hit": (">=", 0.90),
 }
 _MARKER = re.compile(r"\[(\d+)\]")
-_ATTRIBUTION = re.compile(r"^The [^“]{0,40}article reports: ")
+_ATTRIBUTION = re.compile(r"^The [^“\"]{0,40}article reports: ")
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Runner:
     name: str
     answer: Callable[[GoldItem], Answer]
     search: Callable[[str, int], list[Hit]]
+    compare: Callable[[GoldItem], Answer] | None = None
 
 
 def build_runners(settings: Settings, names: list[str]) -> list[Runner]:
@@ -67,9 +68,35 @@ def build_runners(settings: Settings, names: list[str]) -> list[Runner]:
                 name,
                 lambda item, p=pipe: p.ask(item.question, id=item.id),
                 lambda q, k, p=pipe, m=mode: p.retriever().search(q, k, m),
+                (lambda item, p=pipe: p.ask(item.question, id=item.id, compare=True))
+                if name in ("ours", "extractive")
+                else None,
             )
         )
     return runners
+
+
+def predicted_relation(answer: Answer) -> str | None:
+    """How compare mode says the articles relate: conflict, agree, or only:<doc_id>."""
+    c = answer.comparison
+    if c is None or answer.abstained:
+        return None
+    if c.conflicts:
+        return "conflict"
+    if c.agree:
+        return "agree"
+    reporting = [s.doc_id for s in c.sides if s.evidence]
+    return f"only:{reporting[0]}" if len(reporting) == 1 else ("agree" if reporting else None)
+
+
+def support_correct(item: GoldItem, answer: Answer) -> bool | None:
+    """Does the answer attribute its first cited fact to the right articles (both, or only one)?"""
+    if not item.relation or item.relation == "conflict" or answer.abstained or not answer.support:
+        return None
+    docs = set(answer.support[0].doc_ids)
+    if item.relation == "agree":
+        return len(docs) >= 2
+    return docs == {item.relation.split(":", 1)[1]}
 
 
 def score(item: GoldItem, answer: Answer, retrieved: list[Hit]) -> dict[str, Any]:
@@ -90,6 +117,7 @@ def score(item: GoldItem, answer: Answer, retrieved: list[Hit]) -> dict[str, Any
         "timings_ms": answer.timings_ms,
         "citations": [c.to_json() for c in answer.citations],
     }
+    row["support_correct"] = support_correct(item, answer)
     markers = [int(m) for m in _MARKER.findall(answer.text)]
     row["citation_validity"] = metrics.citation_validity(markers, len(answer.citations))
     if item.answerable:
@@ -133,6 +161,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "citation_hit": mean([float(r["citation_hit"]) for r in answered if r.get("citation_hit") is not None]),
         "citation_recall": mean([r.get("citation_recall") for r in answered]),
         "citation_precision": mean([r.get("citation_precision") for r in answered]),
+        "support_attribution": mean(
+            [float(r["support_correct"]) for r in rows if r.get("support_correct") is not None]
+        ),
+        "compare_relation": mean([float(r["relation_correct"]) for r in rows if r.get("relation_correct") is not None]),
     }
     for key in ("hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "recall@10", "mrr", "ndcg@5", "ndcg@10"):
         s[key] = mean([r.get(key) for r in answerable])
@@ -163,7 +195,11 @@ def run(settings: Settings, items: list[GoldItem], names: list[str], progress: b
         for item in tqdm(items, desc=runner.name, disable=not progress, file=sys.stderr):
             answer = runner.answer(item)
             retrieved = runner.search(item.question, RETRIEVAL_DEPTH) if item.answerable else []
-            rows.append(score(item, answer, retrieved))
+            row = score(item, answer, retrieved)
+            if runner.compare is not None and item.type == "comparison" and item.relation:
+                row["relation_predicted"] = predicted_relation(runner.compare(item))
+                row["relation_correct"] = row["relation_predicted"] == item.relation
+            rows.append(row)
         results["configs"][runner.name] = {"summary": summarize(rows), "rows": rows}
     return results
 

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from rag.corroborate import quote
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -17,11 +18,14 @@ EXIT_NOTICE = 4  # answered from the passages only, because the LLM failed
 def render(answer: Answer) -> str:
     """The answer and its numbered sources, as plain text for a terminal."""
     lines = [answer.text, ""]
+    support = {s.n: s.label for s in answer.support}
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:
             lines.append(f"  [{c.n}] {c.title} ({c.date or 'undated'}) [{c.doc_id} {c.start}-{c.end}]")
-            lines.append(f"      “{c.sentence}”")
+            lines.append(f"      {quote(c.sentence)}")
+            if c.n in support:
+                lines.append(f"      ({support[c.n]})")
     elif answer.contexts:
         lines.append("Closest passages:")
         for h in answer.contexts[:3]:
@@ -29,9 +33,9 @@ def render(answer: Answer) -> str:
     return "\n".join(lines).rstrip()
 
 
-def ask_one(settings: Settings, question: str, as_json: bool) -> int:
+def ask_one(settings: Settings, question: str, as_json: bool, compare: bool = False) -> int:
     """Answer one question; exit status 4 when the LLM failed and passages were shown instead."""
-    answer = Pipeline(settings).ask(question)
+    answer = Pipeline(settings).ask(question, compare=compare)
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
@@ -42,7 +46,7 @@ def ask_one(settings: Settings, question: str, as_json: bool) -> int:
     return 0
 
 
-def ask_many(settings: Settings, path: Path) -> int:
+def ask_many(settings: Settings, path: Path, compare: bool = False) -> int:
     """Answer each JSON line {id, question, ...}; models load once; a bad line gets an error object."""
     pipeline = Pipeline(settings)
     stream = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
@@ -61,7 +65,7 @@ def ask_many(settings: Settings, path: Path) -> int:
                 continue
             qid = record.get("id")
             try:
-                answer = pipeline.ask(record["question"], id=None if qid is None else str(qid))
+                answer = pipeline.ask(record["question"], id=None if qid is None else str(qid), compare=compare)
                 out = answer.to_json()
                 out["id"] = qid
             except RagError as exc:

@@ -108,6 +108,7 @@ def index_cmd(
 @click.option("--llm-model", help="Model name for ollama/openai [RAG_LLM_MODEL].")
 @click.option("--top-k", type=click.IntRange(1, 50), help="Passages retrieved [RAG_TOP_K].")
 @click.option("--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode [RAG_RETRIEVAL].")
+@click.option("--compare", is_flag=True, help="Answer from each article side by side: agreements, differences.")
 @click.pass_obj
 @friendly_errors
 def ask_cmd(
@@ -120,6 +121,7 @@ def ask_cmd(
     llm_model: str | None,
     top_k: int | None,
     retrieval: str | None,
+    compare: bool,
 ) -> None:
     """Answer QUESTION from the articles, with numbered, verified citations."""
     from rag.asking import ask_many, ask_one
@@ -138,10 +140,10 @@ def ask_cmd(
         }
     )
     if jsonl is not None:
-        sys.exit(ask_many(settings, jsonl))
+        sys.exit(ask_many(settings, jsonl, compare))
     if question is None:
         raise click.UsageError("give a QUESTION or --jsonl FILE")
-    sys.exit(ask_one(settings, question, as_json))
+    sys.exit(ask_one(settings, question, as_json, compare))
 
 
 @main.command("serve")

@@ -33,6 +33,7 @@ def select_evidence(
     hits: list[Hit],
     embedder: Embedder,
     question_vector: np.ndarray | None = None,
+    pairs: bool = True,
 ) -> list[Evidence]:
     """Every distinct sentence of the hits, and every pair of neighbouring sentences (an answer
     often spans "X said ..." and the quote that follows), scored by meaning and word overlap."""
@@ -40,7 +41,7 @@ def select_evidence(
     candidates: list[tuple[Hit, int, int, str, int]] = []
     for rank, hit in enumerate(hits):
         spans = hit.passage.sentences
-        units = [(s, e) for s, e in spans] + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+        units = list(spans) + ([(a[0], b[1]) for a, b in zip(spans, spans[1:])] if pairs else [])
         for start, end in units:
             key = (hit.passage.doc_id, start, end)
             if key in seen:

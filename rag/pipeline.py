@@ -7,13 +7,22 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 
+from index.chunk import split_sentences
 from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.lexical import tokenize
 from index.snapshot import Snapshot
 from rag.abstain import decide
 from rag.cite import Support, verify
 from rag.conversation import Turn, question_parts, standalone_question
-from rag.corroborate import best_per_article, is_comparative
+from rag.corroborate import (
+    best_per_article,
+    compare,
+    find_matches,
+    is_comparative,
+    quote,
+    render_comparison,
+    support_label,
+)
 from rag.errors import LLMUnavailableError
 from rag.evidence import select_evidence
 from rag.guard import clean_question, is_redirect_attempt
@@ -21,9 +30,12 @@ from rag.llm import Generator, make_generator
 from rag.prompt import answer_messages
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.types import Answer, Article, Citation, Event, Evidence, Final, Token
+from rag.types import Answer, Article, ArticleSupport, Citation, Event, Evidence, Final, Hit, Token
 
-N_SOURCES = 4  # evidence sentences shown to the generator
+N_SOURCES = 4
+SUPPORT_DEPTH = (
+    8  # passages searched for other articles that report a cited fact  # evidence sentences shown to the generator
+)
 QUOTE_MARGIN = 0.10
 RESTATE_SHARE = 0.5  # a generated claim with this share of a source's words stands in for quoting it  # a second quoted sentence must score within this of the best
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
@@ -94,6 +106,7 @@ class Pipeline:
         top_k: int | None = None,
         mode: str | None = None,
         id: str | None = None,
+        compare: bool = False,
     ) -> Iterator[Event]:
         """Yield draft tokens as they are generated, then one Final with the verified answer."""
         t0 = time.perf_counter()
@@ -111,6 +124,10 @@ class Pipeline:
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
         decision = decide(standalone, evidence, hits, retriever.years)
         base = {"question": text, "contexts": tuple(hits), "id": id, "standalone_question": standalone}
+        if compare:
+            deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
+            yield Final(self._compare(standalone, deep, retriever, timings, t0, base))
+            return
         if decision.abstain:
             timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
             yield Final(
@@ -144,6 +161,7 @@ class Pipeline:
         timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
         answer_text, citations, mode = compose(checked, sources, articles, must_quote)
+        support = self.corroborate(citations, retriever)
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield Final(
             Answer(
@@ -153,9 +171,54 @@ class Pipeline:
                 timings_ms=timings,
                 notice=notice,
                 mode=mode,
+                support=support,
+                **base,  # type: ignore[arg-type]
+            )
+        )
+
+    def corroborate(self, citations: tuple[Citation, ...], retriever: Retriever) -> tuple[ArticleSupport, ...]:
+        """For each citation, the articles that report the same fact (checked, not string-matched)."""
+        articles = retriever.snapshot.articles
+        out = []
+        for c in citations:
+            matches = []
+            # A two-sentence citation is backed by an article that reports either sentence.
+            for s, e in split_sentences(c.sentence):
+                claim = c.sentence[s:e]
+                hits = retriever.search(claim, SUPPORT_DEPTH, "hybrid")
+                matches += find_matches(claim, c.doc_id, hits, self.sentence_embedder)
+            same = list(dict.fromkeys([c.doc_id] + [m.doc_id for m in matches if m.kind == "same"]))
+            conflicts = list(dict.fromkeys(m.doc_id for m in matches if m.kind == "conflict" and m.doc_id not in same))
+            label = support_label(same, conflicts, articles, len(articles))
+            out.append(ArticleSupport(c.n, c.sentence, tuple(same), tuple(conflicts), label))
+        return tuple(out)
+
+    def _compare(
+        self, question: str, hits: list[Hit], retriever: Retriever, timings: dict[str, float], t0: float, base: dict
+    ) -> Answer:
+        articles = retriever.snapshot.articles
+        comparison = compare(question, hits, self.sentence_embedder, articles)
+        text, citations = render_comparison(comparison, articles)
+        timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
+        if not citations:
+            return Answer(
+                text=ABSTAIN_TEXT,
+                abstained=True,
+                citations=(),
+                timings_ms=timings,
+                mode="abstained",
+                comparison=comparison,
                 **base,
             )
-        )  # type: ignore[arg-type]
+        return Answer(
+            text=text,
+            abstained=False,
+            citations=citations,
+            timings_ms=timings,
+            mode="compare",
+            comparison=comparison,
+            **base,
+        )
 
 
 def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]:
@@ -203,8 +266,7 @@ def compose(
         e = sources[source - 1]
         article = articles.get(e.passage.doc_id)
         label = f"The {human_date(article.date)} article" if article and article.date else "The article"
-        quoted = " ".join(e.text.split()).strip('“”" ')
-        parts.append(f"{label} reports: “{quoted}” [{number(source)}]")
+        parts.append(f"{label} reports: {quote(e.text)} [{number(source)}]")
     citations = []
     for source, n in sorted(numbering.items(), key=lambda item: item[1]):
         e = sources[source - 1]

@@ -94,6 +94,58 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ArticleSupport:
+    """Which articles report the fact a citation quotes."""
+
+    n: int
+    claim: str
+    doc_ids: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    label: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape."""
+        return {"n": self.n, "doc_ids": list(self.doc_ids), "conflicts": list(self.conflicts), "label": self.label}
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one article says in answer to a compared question."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Side-by-side answers and how they relate."""
+
+    sides: tuple[Side, ...]
+    agree: tuple[tuple[str, tuple[str, ...]], ...]  # (claim, doc ids that report it)
+    only: tuple[tuple[str, str], ...]  # (claim, the one doc id)
+    conflicts: tuple[tuple[str, str, str, str], ...]  # (claim, doc id, other claim, other doc id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape of `rag ask --compare`."""
+        return {
+            "sides": [
+                {
+                    "doc_id": s.doc_id,
+                    "title": s.title,
+                    "date": s.date,
+                    "sentences": [{"text": e.text, "start": e.start, "end": e.end} for e in s.evidence],
+                }
+                for s in self.sides
+            ],
+            "agree": [{"claim": c, "doc_ids": list(d)} for c, d in self.agree],
+            "only": [{"claim": c, "doc_id": d} for c, d in self.only],
+            "conflicts": [{"claim": c, "doc_id": d, "other": o, "other_doc_id": od} for c, d, o, od in self.conflicts],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The final answer to one question."""
 
@@ -107,6 +159,8 @@ class Answer:
     mode: str = ""  # generated | extractive | abstained
     id: str | None = None
     standalone_question: str = ""
+    support: tuple[ArticleSupport, ...] = ()  # per citation: which articles report it
+    comparison: Comparison | None = None  # set in compare mode
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the public `rag ask --json` object."""
@@ -128,6 +182,10 @@ class Answer:
             ],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+        if self.support:
+            data["support"] = [s.to_json() for s in self.support]
+        if self.comparison is not None:
+            data["compare"] = self.comparison.to_json()
         if self.notice:
             data["notice"] = self.notice
         if self.mode:

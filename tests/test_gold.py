@@ -20,9 +20,11 @@ KEYS = {
     "answerable": bool,
     "type": str,
     "docs": list,
+    "relation": (str, type(None)),
 }
 ANSWERABLE_TYPES = {"single_fact", "number_date", "both_articles", "one_article", "multi_sentence", "comparison"}
 UNANSWERABLE_TYPES = {"unanswerable_out_of_archive", "unanswerable_false_premise", "unanswerable_instruction"}
+RELATIONS = {"agree", "conflict", "only:000_f719a2aea238f342", "only:001_8c1d7f895dc4d7a5"}
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
@@ -135,3 +137,21 @@ def test_sizes(records):
     assert n >= 80, n
     assert unans / n >= 0.15, (unans, n)
     assert types["comparison"] >= 20, types
+
+
+def test_relation_values(records):
+    for r in records:
+        if r["answerable"]:
+            assert r["relation"] in RELATIONS, (r["id"], r["relation"])
+        else:
+            assert r["relation"] is None, (r["id"], r["relation"])
+
+
+def test_only_relation_evidence_in_that_article(records, seeds):
+    for r in records:
+        rel = r["relation"]
+        if isinstance(rel, str) and rel.startswith("only:"):
+            doc = rel[len("only:"):]
+            assert doc in seeds, (r["id"], rel)
+            for e in r["evidence"]:
+                assert e in seeds[doc], (r["id"], rel, "evidence not in that article", e)
