@@ -217,3 +217,21 @@ def test_rendering_escapes_every_piece_of_text() -> None:
     assert "<mark>&lt;img src=x onerror=alert(1)&gt; is here.</mark>" in html and "undated" in html
     assert "<q>" not in render.question_html("<q>") and "<x>" not in render.draft_html("<x>")
     assert "<x>" not in render.error_html("<x>")
+
+
+def test_compare_option_answers_side_by_side(chat: Chat) -> None:
+    *_, last = chat.respond("What did the Kataib Hezbollah commander say about Trump?", None, ChatOptions(compare=True))
+    answer = last.answers[-1]
+    assert answer.comparison is not None and answer.mode in ("compare", "abstained")
+    if answer.mode == "compare":
+        assert "article:" in last.messages[-1]["content"]
+
+
+def test_cards_show_which_articles_report_the_fact() -> None:
+    from rag.types import ArticleSupport
+
+    c = Citation(1, "a", "<b>T</b>", "2025-04-07", "Some sentence.", "Some sentence.", 0, 14, 0.9, 0, 14)
+    support = ArticleSupport(1, "Some sentence.", ("a", "b"), (), "reported by both articles")
+    html = render.answer_html(Answer("q", "Some sentence [1].", False, (c,), (), support=(support,)))
+    assert "rag-support-both" in html and "reported by both articles" in html
+    assert "<b>T</b>" not in html and escape("<b>T</b>") in html

@@ -73,6 +73,12 @@ def create_app(
             with gr.Row(equal_height=False):
                 source = gr.Dropdown(label="Sources of this chat", choices=[], scale=4, elem_id="rag-source")
                 open_source = gr.Button("Open source", scale=1, min_width=140, elem_id="rag-open")
+            compare = gr.Checkbox(
+                label="Compare the articles: answer from each one side by side, with what they agree on and where "
+                "they differ",
+                value=False,
+                elem_id="rag-compare",
+            )
             article = gr.HTML(elem_id="rag-article")
             with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                 with gr.Row():
@@ -113,9 +119,9 @@ def create_app(
             doc_view = gr.HTML(elem_id="rag-doc-view")
 
         def respond(
-            text: str, conv: Conversation, backend: str, url: str, model: str, k: float, mode: str
+            text: str, conv: Conversation, backend: str, url: str, model: str, k: float, mode: str, side_by_side: bool
         ) -> Iterator[tuple[list[dict[str, str]], Conversation, Any]]:
-            options = ChatOptions(backend, url, model, int(k) if k else None, mode)
+            options = ChatOptions(backend, url, model, int(k) if k else None, mode, bool(side_by_side))
             for i, updated in enumerate(chat.respond(text, conv, options)):
                 # Empty the question box once; later the person may already be typing the next one.
                 yield updated.messages, updated, "" if i == 0 else gr.skip()
@@ -166,7 +172,7 @@ def create_app(
             return (docs.remove(doc_id, report), *refresh())
 
         private: dict[str, Any] = {"api_visibility": "private"}
-        chat_inputs = [question, conversation, llm, llm_url, llm_model, top_k, retrieval]
+        chat_inputs = [question, conversation, llm, llm_url, llm_model, top_k, retrieval, compare]
         chat_outputs = [chatbot, conversation, question]
         asked = gr.on([question.submit, ask.click], respond, chat_inputs, chat_outputs, **private)
         asked.then(sources, conversation, source, **private)

@@ -43,6 +43,7 @@ class ChatOptions:
     llm_model: str | None = None
     top_k: int | None = None
     retrieval: str | None = None
+    compare: bool = False  # answer from each article side by side
 
 
 def one_line(exc: BaseException) -> str:
@@ -71,7 +72,9 @@ class Chat:
         try:
             pipeline = self.pipelines.get(options.llm, options.llm_url, options.llm_model)
             draft: list[str] = []
-            events = pipeline.stream(question, conv.history(), top_k=options.top_k, mode=options.retrieval or None)
+            events = pipeline.stream(
+                question, conv.history(), top_k=options.top_k, mode=options.retrieval or None, compare=options.compare
+            )
             for event in events:
                 if isinstance(event, Token):
                     draft.append(event.text)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from html import escape
 
-from rag.types import Answer, Article, Citation, Hit
+from rag.types import Answer, Article, ArticleSupport, Citation, Hit
 
 _MARKER = re.compile(r"\[(\d+)\]")
 CONTEXTS_SHOWN = 3  # closest passages offered with an abstention
@@ -49,7 +49,8 @@ def answer_html(answer: Answer, articles: Mapping[str, Article] | None = None) -
         )
     numbers = {c.n: c for c in answer.citations}
     text = _MARKER.sub(lambda m: _ref(numbers.get(int(m.group(1))), m.group(0)), escape(answer.text))
-    cards = "".join(citation_card(c) for c in answer.citations)
+    support = {s.n: s for s in answer.support}
+    cards = "".join(citation_card(c, support.get(c.n)) for c in answer.citations)
     sources = f'<div class="rag-sources-title">Sources</div><div class="rag-sources">{cards}</div>' if cards else ""
     return f'<div class="rag-answer">{notice}<p class="rag-text">{text}</p>{sources}</div>'
 
@@ -60,8 +61,9 @@ def _ref(citation: Citation | None, raw: str) -> str:
     return f'<sup class="rag-ref" title="{escape(citation.sentence)}">[{citation.n}]</sup>'
 
 
-def citation_card(c: Citation) -> str:
-    """One numbered source: title, date, and its passage with the supporting sentence in <mark>."""
+def citation_card(c: Citation, support: ArticleSupport | None = None) -> str:
+    """One numbered source: title, date, which articles report it, and its passage with the
+    supporting sentence in <mark>."""
     start, end = c.start - c.passage_start, c.end - c.passage_start
     if not (c.passage_end > c.passage_start and 0 <= start < end and c.text[start:end] == c.sentence):
         found = c.text.find(c.sentence) if c.sentence else -1
@@ -71,10 +73,20 @@ def citation_card(c: Citation) -> str:
         f'<div class="rag-card"><div class="rag-card-head"><span class="rag-card-n">[{c.n}]</span> '
         f'<span class="rag-card-title">{escape(c.title)}</span>'
         f'<span class="rag-card-date">{escape(c.date or "undated")}</span></div>'
+        f"{_support_badge(support)}"
         f'<div class="rag-passage">{passage}</div>'
         f'<div class="rag-card-foot">{escape(c.doc_id)} · characters {c.start}–{c.end} · '
         f"open it under “Sources of this chat”</div></div>"
     )
+
+
+def _support_badge(support: ArticleSupport | None) -> str:
+    if support is None:
+        return ""
+    kind = "both" if len(support.doc_ids) > 1 else "one"
+    if support.conflicts:
+        kind = "conflict"
+    return f'<div class="rag-support rag-support-{kind}">{escape(support.label)}</div>'
 
 
 def context_card(i: int, hit: Hit, articles: Mapping[str, Article] | None = None) -> str:
@@ -125,7 +137,11 @@ def message_html(message: str, kind: str = "info") -> str:
 
 
 CSS = """
-.rag-answer .rag-text, .rag-draft .rag-text { margin: 0 0 .5em 0; line-height: 1.5; }
+.rag-answer .rag-text, .rag-draft .rag-text { margin: 0 0 .5em 0; line-height: 1.5; white-space: pre-wrap; }
+.rag-support { display: inline-block; font-size: .78em; border-radius: 999px; padding: 0 .6em; margin-bottom: .3em; }
+.rag-support-both { background: #dcfce7; color: #166534; }
+.rag-support-one { background: #e0e7ff; color: #3730a3; }
+.rag-support-conflict { background: #fee2e2; color: #991b1b; }
 .rag-ref { color: #1d4ed8; font-weight: 600; cursor: help; }
 .rag-sources-title { font-size: .8em; text-transform: uppercase; letter-spacing: .05em; opacity: .7; margin: .6em 0 .3em; }
 .rag-sources { display: flex; flex-direction: column; gap: .5em; }
