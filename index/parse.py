@@ -32,6 +32,7 @@ _DATE_PATTERNS = [
         re.I,
     ),
 ]
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?", re.I)
 _SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)
 
 
@@ -93,10 +94,13 @@ def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> 
     body = _clean_body(body)
     if not body:
         raise BadFileError(f"{doc_id}: no article text found")
+    published, _, clock = (published or "").partition(" ")
+    published = published or None
+    headline = bool(title)
     if not title:
         title = _title_from_body(body)
     content_hash = hashlib.sha256("\x1f".join([title, published or "", source or "", body]).encode()).hexdigest()[:16]
-    return Article(doc_id, title, published, source, body, content_hash, path)
+    return Article(doc_id, title, published, source, body, content_hash, path, time=clock or None, headline=headline)
 
 
 def parse_date_prefix(line: str) -> tuple[str, str] | None:
@@ -123,6 +127,7 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
     lines = text.split("\n")
     title = ""
     published: str | None = None
+    published_time: str | None = None
     source: str | None = None
     consumed = 0
     # Look at the first few non-empty lines for a title, a date and a source label.
@@ -149,6 +154,8 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
         dated = parse_date_prefix(meta.group(1) if meta else line)
         if dated and not published:
             published, rest = dated
+            clock = _CLOCK.search(line[: len(line) - len(rest)])
+            published_time = clock.group().strip() if clock else None
             if rest.strip():
                 # The date was glued to the first sentence of the body: keep that sentence.
                 lines[idx] = rest
@@ -166,7 +173,12 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
     body = "\n".join(lines[consumed:])
     if markdown:
         body = _strip_markdown(body)
-    return title, published, source, body
+    return title, _with_time(published, published_time), source, body
+
+
+def _with_time(published: str | None, clock: str | None) -> str | None:
+    """The date, with the time of day carried after a space when the dateline gives one."""
+    return f"{published} {clock}" if published and clock else published
 
 
 def _looks_like_headline(line: str, following: list[str]) -> bool:

@@ -17,9 +17,11 @@ from rag.spelling import near
 from rag.types import Evidence, Hit
 
 # Calibrated on evals/gold.jsonl with MiniLM, holding false abstention to about 5%.
-MIN_EVIDENCE_SCORE = 0.28  # below this best-sentence score the archive does not answer
+MIN_EVIDENCE_SCORE = 0.3  # below this best-sentence score the archive does not answer
 MAX_UNCOVERED = 3  # this many question words missing from the best passages ...
-UNCOVERED_EVIDENCE_SCORE = 0.54  # ... means "not in the archive" unless the evidence is this strong
+UNCOVERED_EVIDENCE_SCORE = 0.6  # ... means "not in the archive" unless the evidence is this strong
+UNCOVERED_SHARE = 0.5  # half the question's subject words missing ...
+UNCOVERED_SHARE_SCORE = 0.5  # ... means "not in the archive" unless the evidence is this strong
 COVERAGE_DEPTH = 3  # passages whose words count as covering the question
 # Words about the question or the articles themselves, and light verbs: not the subject asked about.
 GENERIC = frozenset(
@@ -86,7 +88,10 @@ def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive_tex
         return Decision(True, f"the archive never mentions {', '.join(missing_years)}", best, tuple(uncovered))
     if best < MIN_EVIDENCE_SCORE:
         return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
-    if len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE:
+    share = len(uncovered) / max(1, len(subject_terms(question)))
+    if (len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE) or (
+        share >= UNCOVERED_SHARE and best < UNCOVERED_SHARE_SCORE
+    ):
         return Decision(True, f"the passages never mention: {', '.join(uncovered)}", best, tuple(uncovered))
     return Decision(False, "", best, tuple(uncovered))
 

@@ -12,6 +12,7 @@ from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.lexical import tokenize
 from index.snapshot import Snapshot
 from rag.abstain import decide
+from rag.catalog import metadata_answer, when
 from rag.cite import Support, verify
 from rag.conversation import Turn, question_parts, standalone_question
 from rag.corroborate import (
@@ -116,6 +117,15 @@ class Pipeline:
             return
         standalone = standalone_question(text, list(history))
         retriever = self.retriever()
+        meta = metadata_answer(standalone, retriever.snapshot.articles)
+        if meta is not None and not compare:
+            timings = _ms(t0)
+            cites = tuple(metadata_citation(n, a) for n, a in enumerate(meta.articles, start=1))
+            marked = meta.text + " " + " ".join(f"[{c.n}]" for c in cites)
+            yield Final(
+                Answer(text, marked, False, cites, (), timings, mode="metadata", id=id, standalone_question=standalone)
+            )
+            return
         k = top_k or self.settings.top_k
         qvec = self.embedder.embed([standalone])[0]
         hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec)
@@ -294,6 +304,13 @@ def restates(claim: str, sentence: str, share: float = RESTATE_SHARE) -> bool:
     the sentence as well would only repeat it)."""
     words = set(tokenize(sentence))
     return bool(words) and len(words & set(tokenize(claim))) / len(words) >= share
+
+
+def metadata_citation(n: int, article: Article) -> Citation:
+    """A citation of an article's metadata (headline and dateline), which lie outside its body."""
+    lines = [f"Headline: {article.title}" if article.headline else "No headline", f"Dated: {when(article)}"]
+    text = "\n".join(lines)
+    return Citation(n, article.doc_id, article.title, article.date, text, text, 0, 0, 1.0)
 
 
 def human_date(iso: str) -> str:

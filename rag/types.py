@@ -19,6 +19,8 @@ class Article:
     body: str
     content_hash: str
     path: str = ""
+    time: str | None = None  # time of day from the dateline, when given (e.g. "11:24")
+    headline: bool = True  # False when the file had no headline and the title is its first sentence
 
     @property
     def label(self) -> str:

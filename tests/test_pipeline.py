@@ -173,3 +173,23 @@ def test_json_shape(pipeline: Pipeline) -> None:
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score"}
     assert set(data["contexts"][0]) == {"doc_id", "text", "score", "start", "end"}
     assert {"retrieve", "generate", "total"} <= set(data["timings_ms"])
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which of the two articles came out first?", "The April 7, 2025 article is older"),
+        ("At what time was the April 8 article published?", "11:24"),
+        ("Which article has a headline, and what does it say?", "The April 7, 2025 article has no headline"),
+    ],
+)
+def test_questions_about_the_articles_themselves(
+    pipeline: Pipeline, fake: FakeGenerator, question: str, expected: str
+) -> None:
+    answer = pipeline.ask(question)
+    assert answer.mode == "metadata" and expected in answer.text and answer.citations
+    assert fake.history == []
+
+
+def test_content_question_naming_an_article_is_not_metadata(pipeline: Pipeline) -> None:
+    assert pipeline.ask("What did the April 7 article say about the 50,000 fighters?").mode != "metadata"
