@@ -17,6 +17,7 @@ from rag.cite import Support, verify
 from rag.conversation import Turn, question_parts, standalone_question
 from rag.corroborate import (
     best_per_article,
+    citation_for,
     compare,
     find_matches,
     is_comparative,
@@ -277,25 +278,10 @@ def compose(
         article = articles.get(e.passage.doc_id)
         label = f"The {human_date(article.date)} article" if article and article.date else "The article"
         parts.append(f"{label} reports: {quote(e.text)} [{number(source)}]")
-    citations = []
-    for source, n in sorted(numbering.items(), key=lambda item: item[1]):
-        e = sources[source - 1]
-        article = articles.get(e.passage.doc_id)
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=e.passage.doc_id,
-                title=article.title if article else e.passage.doc_id,
-                date=article.date if article else None,
-                text=e.passage.text,
-                sentence=e.text,
-                start=e.start,
-                end=e.end,
-                score=e.score,
-                passage_start=e.passage.start,
-                passage_end=e.passage.end,
-            )
-        )
+    citations = [
+        citation_for(sources[source - 1], n, articles)
+        for source, n in sorted(numbering.items(), key=lambda item: item[1])
+    ]
     return " ".join(parts), tuple(citations), mode
 
 
