@@ -69,7 +69,7 @@ class StarterBaseline:
 
     def search(self, question: str, k: int) -> list[Hit]:
         """The baseline's retrieval alone (its default similarity_top_k unless k is larger)."""
-        self.retriever.similarity_top_k = k
+        self.retriever.similarity_top_k = k  # type: ignore[attr-defined]
         return [self._hit(n) for n in self.retriever.retrieve(question)]
 
     def ask(self, question: str, id: str | None = None) -> Answer:

@@ -128,7 +128,7 @@ def _baseline(folder: Path, embedder: MiniLMEmbedder, qs: list[str], path: Path,
         "baseline_p50_ms": lat["p50"],
         "baseline_p95_ms": lat["p95"],
     }
-    client.close()
+    client.close()  # type: ignore[attr-defined]
     return out
 
 

@@ -8,8 +8,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals import metrics
 from evals.dataset import GoldItem, fast_subset, load_dataset
@@ -17,6 +18,10 @@ from rag.cite import split_claims
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from evals.baseline import StarterBaseline
+    from rag.pipeline import Pipeline
 
 CONFIGS = ("ours", "dense", "bm25", "extractive", "baseline")
 RETRIEVAL_DEPTH = 10
@@ -57,7 +62,7 @@ def build_runners(settings: Settings, names: list[str]) -> list[Runner]:
 
             pipe = Pipeline(settings, embedder, generator)
             base = StarterBaseline(pipe.retriever().snapshot, embedder, generator, settings.llm_max_tokens)
-            runners.append(Runner(name, lambda item, b=base: b.ask(item.question, item.id), base.search))
+            runners.append(Runner(name, partial(_baseline_answer, base), base.search))
             continue
         if name not in CONFIGS:
             raise RagError(f"unknown configuration {name!r}; choose from {', '.join(CONFIGS)}")
@@ -67,14 +72,24 @@ def build_runners(settings: Settings, names: list[str]) -> list[Runner]:
         runners.append(
             Runner(
                 name,
-                lambda item, p=pipe: p.ask(item.question, id=item.id),
-                lambda q, k, p=pipe, m=mode: p.retriever().search(q, k, m),
-                (lambda item, p=pipe: p.ask(item.question, id=item.id, compare=True))
-                if name in ("ours", "extractive")
-                else None,
+                partial(_answer, pipe, False),
+                partial(_search, pipe, mode),
+                partial(_answer, pipe, True) if name in ("ours", "extractive") else None,
             )
         )
     return runners
+
+
+def _answer(pipeline: Pipeline, compare: bool, item: GoldItem) -> Answer:
+    return pipeline.ask(item.question, id=item.id, compare=compare)
+
+
+def _search(pipeline: Pipeline, mode: str, question: str, k: int) -> list[Hit]:
+    return pipeline.retriever().search(question, k, mode)
+
+
+def _baseline_answer(baseline: StarterBaseline, item: GoldItem) -> Answer:
+    return baseline.ask(item.question, item.id)
 
 
 def predicted_relation(answer: Answer) -> str | None:
@@ -147,9 +162,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["answerable"]]
     answered = [r for r in answerable if not r["abstained"]]
 
-    def mean(values: list[float]) -> float:
-        values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-        return sum(values) / len(values) if values else float("nan")
+    def mean(values: list[float | None]) -> float:
+        kept = [float(v) for v in values if v is not None and not math.isnan(v)]
+        return sum(kept) / len(kept) if kept else float("nan")
 
     s: dict[str, Any] = {
         "n": len(rows),

@@ -12,7 +12,7 @@ from rag.errors import IndexCorruptError
 from rag.types import Article, Passage
 
 
-def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+def write_jsonl(path: Path, rows: Iterable[object]) -> None:
     """Write rows as JSON Lines and fsync."""
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:

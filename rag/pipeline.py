@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 
 from index.chunk import split_sentences
@@ -93,9 +94,18 @@ class Pipeline:
                 self._retriever = Retriever(snapshot, self.embedder)
             return self._retriever
 
-    def ask(self, question: str, history: Sequence[Turn] = (), **options: object) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        top_k: int | None = None,
+        mode: str | None = None,
+        id: str | None = None,
+        compare: bool = False,
+    ) -> Answer:
         """The final answer (streaming consumed)."""
-        for event in self.stream(question, history, **options):
+        for event in self.stream(question, history, top_k=top_k, mode=mode, id=id, compare=compare):
             if isinstance(event, Final):
                 return event.answer
         raise AssertionError("stream ended without a final answer")  # pragma: no cover
@@ -134,16 +144,14 @@ class Pipeline:
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
         decision = decide(standalone, evidence, hits, retriever.years)
-        base = {"question": text, "contexts": tuple(hits), "id": id, "standalone_question": standalone}
+        base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
             yield Final(self._compare(standalone, deep, retriever, timings, t0, base))
             return
         if decision.abstain:
             timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
-            yield Final(
-                Answer(text=ABSTAIN_TEXT, abstained=True, citations=(), timings_ms=timings, mode="abstained", **base)
-            )  # type: ignore[arg-type]
+            yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained"))
             return
 
         # Lead with the evidence every part of the question needs: the best sentence of each
@@ -174,18 +182,7 @@ class Pipeline:
         answer_text, citations, mode = compose(checked, sources, articles, must_quote)
         support = self.corroborate(citations, retriever)
         timings["total"] = (time.perf_counter() - t0) * 1000
-        yield Final(
-            Answer(
-                text=answer_text,
-                abstained=False,
-                citations=citations,
-                timings_ms=timings,
-                notice=notice,
-                mode=mode,
-                support=support,
-                **base,  # type: ignore[arg-type]
-            )
-        )
+        yield Final(replace(base, text=answer_text, citations=citations, notice=notice, mode=mode, support=support))
 
     def corroborate(self, citations: tuple[Citation, ...], retriever: Retriever) -> tuple[ArticleSupport, ...]:
         """For each citation, the articles that report the same fact (checked, not string-matched)."""
@@ -205,31 +202,15 @@ class Pipeline:
         return tuple(out)
 
     def _compare(
-        self, question: str, hits: list[Hit], retriever: Retriever, timings: dict[str, float], t0: float, base: dict
+        self, question: str, hits: list[Hit], retriever: Retriever, timings: dict[str, float], t0: float, base: Answer
     ) -> Answer:
         articles = retriever.snapshot.articles
         comparison = compare(question, hits, self.sentence_embedder, articles)
         text, citations = render_comparison(comparison, articles)
         timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
         if not citations:
-            return Answer(
-                text=ABSTAIN_TEXT,
-                abstained=True,
-                citations=(),
-                timings_ms=timings,
-                mode="abstained",
-                comparison=comparison,
-                **base,
-            )
-        return Answer(
-            text=text,
-            abstained=False,
-            citations=citations,
-            timings_ms=timings,
-            mode="compare",
-            comparison=comparison,
-            **base,
-        )
+            return replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained", comparison=comparison)
+        return replace(base, text=text, citations=citations, mode="compare", comparison=comparison)
 
 
 def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]:

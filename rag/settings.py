@@ -113,7 +113,8 @@ class Settings:
         """(environment variable, default, help) for every setting, for docs and --help."""
         rows = []
         for f in dataclasses.fields(cls):
-            default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+            factory = f.default_factory
+            default = f.default if f.default is not dataclasses.MISSING else factory()  # type: ignore[misc,operator]
             rows.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["help"]))
         return rows
 
