@@ -25,6 +25,10 @@ from rag.types import Article, Passage
 
 Progress = Callable[[int, int], None]
 EMBED_CHUNK = 512
+PARSER_VERSION = 2  # bump when parsing changes what is stored, so indexes are rebuilt
+# A superseded generation is kept this long after its successor was published: a question that
+# started on it (queued behind the generator under load, say) still reads its store to the end.
+RETAIN_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def signature(settings: Settings, embedder: Embedder) -> dict[str, object]:
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "store": "server" if settings.chroma_url else "embedded",
+        "parser": PARSER_VERSION,
     }
 
 
@@ -156,9 +161,9 @@ def build_index(
                 (),
                 0,
                 time.perf_counter() - started,
-                plan.old_gen.name,
+                plan.old_gen.name if plan.old_gen else "",
                 False,
-                plan.skipped,  # type: ignore[union-attr]
+                plan.skipped,
             )
         _remove_unpublished(layout, settings)
         gen = layout.next_generation()
@@ -269,10 +274,20 @@ def _remove_unpublished(layout: Layout, settings: Settings) -> None:
 
 
 def _remove_old(layout: Layout, settings: Settings, keep: set[Path]) -> None:
-    """Keep the served generation and the one before it (a reader may still be using it)."""
-    for gen in layout.generations():
-        if gen not in keep:
+    """Keep the served generation, the one before it, and any superseded less than RETAIN_SECONDS
+    ago (a reader may still be using them); drop the rest."""
+    gens = layout.generations()
+    for gen, successor in zip(gens, gens[1:]):
+        if gen not in keep and _age(successor) >= RETAIN_SECONDS:
             _drop_generation(gen, settings)
+
+
+def _age(gen: Path) -> float:
+    """Seconds since a generation was written (its manifest is written last); damaged = very old."""
+    try:
+        return time.time() - (gen / "manifest.json").stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _drop_generation(gen: Path, settings: Settings) -> None:

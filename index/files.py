@@ -26,10 +26,15 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
     skipped: list[Skipped] = []
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    if child.suffix.lower() in SUPPORTED_SUFFIXES:
-                        found.append(child)
+                if child.name.startswith(".") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                # A link in the folder must not pull in a file from elsewhere on the machine.
+                if child.is_symlink() and not child.resolve().is_relative_to(root):
+                    skipped.append(Skipped(str(child), "symbolic link to a file outside the folder; not followed"))
+                elif child.is_file():
+                    found.append(child)
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(path)

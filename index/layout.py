@@ -47,6 +47,8 @@ class Layout:
             name = self.current_file.read_text().strip()
         except FileNotFoundError:
             return None
+        except (UnicodeDecodeError, OSError):
+            raise IndexCorruptError(f"{self.current_file} is damaged; rebuild with `rag index --rebuild`") from None
         if not _GEN.match(name):
             raise IndexCorruptError(f"{self.current_file} is damaged; rebuild with `rag index --rebuild`")
         return self.root / name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ class VectorStore:
         self.location = location
         self.remote = remote
         self._collection: Any = None
+        # The client is released when the last holder of this store lets go of it, not on close():
+        # a question that picked up the previous generation may still be querying it while another
+        # thread opens the new one and closes this one (closing chroma's client under it breaks it).
+        self._release = weakref.finalize(self, _close_client, client)
 
     @classmethod
     def open(cls, chroma_url: str, persist_dir: Path, name: str) -> VectorStore:
@@ -158,13 +163,17 @@ class VectorStore:
         self._collection = None
 
     def close(self) -> None:
-        """Release the client (and, for the embedded store, its open database files)."""
-        self._collection = None
-        try:
-            self._client.close()
-        except Exception:
-            pass
+        """Give up this store: its client (and, for the embedded store, its open database files) is
+        released as soon as no caller still holds the store, so a query already under way finishes."""
+        # Nothing to do now: the finalizer set up in __init__ runs when the last reference goes.
 
     def native(self) -> Any:
         """The raw chromadb collection, for llama-index's ChromaVectorStore (the eval baseline)."""
         return self.collection
+
+
+def _close_client(client: Any) -> None:
+    try:
+        client.close()
+    except Exception:
+        pass

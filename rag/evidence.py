@@ -6,6 +6,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.lexical import tokenize
+from rag.guard import is_redirect_attempt
 from rag.types import Evidence, Hit
 
 # Weights of the sentence score; tuned on the gold set (see evals/).
@@ -48,6 +49,9 @@ def select_evidence(
                 continue
             seen.add(key)
             text = hit.passage.text[start - hit.passage.start : end - hit.passage.start]
+            if is_redirect_attempt(text):
+                # An article's "ignore previous instructions ..." is data: never evidence or support.
+                continue
             candidates.append((hit, start, end, text, rank))
     if not candidates:
         return []

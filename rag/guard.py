@@ -15,6 +15,16 @@ _INSTRUCTION_PATTERNS = [
     r"^\s*(write|compose|generate|draft)\b.{0,40}\b(poem|song|story|essay|joke|code|script|haiku|limerick|recipe)\b",
     r"\b(poem|haiku|limerick|song lyrics)\b",
     r"\b(translate|summari[sz]e)\b.{0,30}\b(instructions?|prompt)\b",
+    # Asking for the prompt in other words: "your rules", "the instructions you were given", "the text above".
+    r"\byour\s+(\w+\s+)?(instructions?|prompt|rules|guidelines|configuration|programming)\b",
+    r"\b(instructions?|prompt|rules)\s+(you\s+(were|have been|are)\s+given|given to you)\b",
+    r"\b(text|everything|words|messages?)\s+above\b|\b(hidden|secret|original)\s+(rules|instructions?)\b",
+    r"\bnew instructions?\s*:|^\s*(system|assistant)\s*:|\bfrom now on,? you\b|\bapi[ _-]?key\b",
+    # A question that starts by telling the assistant to drop what it was doing.
+    r"^\s*(forget|ignore|disregard|never mind)\b",
+    # Unrelated writing, or a changed voice.
+    r"\b(tell|write|give)\s+(me\s+|us\s+)?(a|an|another)\s+(joke|story|riddle|poem|song)\b",
+    r"\b(as|like)\s+an?\s+(pirate|poet|rapper|comedian|cowboy|five-year-old)\b|\bin the style of\b",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.I)
 

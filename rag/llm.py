@@ -110,6 +110,9 @@ class FakeGenerator:
     """Scripted replies for tests: enqueue() what to say, read .history for the prompts it got."""
 
     name = "fake"
+    # `rag serve --llm fake` runs the whole app offline for as long as anyone likes: keep only the
+    # latest prompts, or every question would stay in memory.
+    HISTORY_LIMIT = 256
 
     def __init__(self, replies: list[str] | None = None, default: str = "") -> None:
         self.replies = list(replies or [])
@@ -124,6 +127,7 @@ class FakeGenerator:
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         """Replay the next scripted reply word by word."""
         self.history.append(messages)
+        del self.history[: -self.HISTORY_LIMIT]
         if self.error is not None:
             raise self.error
         reply = self.replies.pop(0) if self.replies else self.default
@@ -142,7 +146,7 @@ def make_generator(settings: Settings) -> Generator:
 
         url = settings.llm_url or "http://127.0.0.1:11434"
         model = settings.llm_model or "llama3.2"
-        llm = Ollama(
+        llm: Any = Ollama(
             model=model,
             base_url=url,
             request_timeout=settings.llm_timeout,

@@ -64,7 +64,7 @@ def test_ask_returns_exactly_the_answer_json(server: BackgroundServer) -> None:
     prompts = len(GENERATOR.history)
     status, data = post(server.url, {"question": QUESTION})
     assert status == 200 and len(GENERATOR.history) == prompts + 1  # the pipeline the server was given
-    assert KEYS <= set(data) and set(data) - KEYS <= {"notice", "mode"}
+    assert KEYS <= set(data) and set(data) - KEYS <= {"notice", "mode", "support", "compare"}
     assert data["question"] == QUESTION and not data["abstained"] and data["citations"]
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score"}
     assert any("50,000 fighters" in c["sentence"] for c in data["citations"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from ui.pipelines import Pipelines
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
+# A question is at most a few thousand characters and a history a few dozen turns; anything much
+# bigger is refused before it is read into memory.
+MAX_BODY_BYTES = 1_000_000
 
 
 class BadRequestError(RagError):
@@ -126,11 +130,28 @@ def create_router(pipelines: Pipelines, status: BuildStatus | None = None) -> AP
                 status_code=401,
                 headers={"WWW-Authenticate": 'Basic realm="rag"'},
             )
+        raw = await _read_body(request, MAX_BODY_BYTES)
+        if raw is None:
+            return JSONResponse({"error": f"BadRequestError: the body is over {MAX_BODY_BYTES:,} bytes"}, 413)
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             return JSONResponse({"error": 'BadRequestError: the body must be JSON like {"question": "..."}'}, 400)
         code, data = await run_in_threadpool(answer_request, pipelines, body, status)
         return JSONResponse(data, status_code=code)
 
     return router
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be over the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
