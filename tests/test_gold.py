@@ -151,7 +151,7 @@ def test_only_relation_evidence_in_that_article(records, seeds):
     for r in records:
         rel = r["relation"]
         if isinstance(rel, str) and rel.startswith("only:"):
-            doc = rel[len("only:"):]
+            doc = rel[len("only:") :]
             assert doc in seeds, (r["id"], rel)
             for e in r["evidence"]:
                 assert e in seeds[doc], (r["id"], rel, "evidence not in that article", e)
