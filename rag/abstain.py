@@ -61,8 +61,13 @@ class Decision:
 
 def subject_terms(question: str) -> list[str]:
     """Stemmed content words of the question, without question/article vocabulary."""
-    generic = {stem(w) for w in GENERIC}
+    generic = _generic_stems()
     return [s for s in dict.fromkeys(stem(t) for t in tokenize(question)) if s not in generic]
+
+
+@cache
+def _generic_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in GENERIC)
 
 
 def uncovered_terms(question: str, hits: list[Hit]) -> list[str]:

@@ -23,6 +23,12 @@ _META_WORDS = {
 }
 
 
+# Month names are how questions point at an article ("the April 8 article"), not content.
+_META_WORDS |= {
+    stem(m) for m in "january february march april may june july august september october november december".split()
+}
+
+
 @dataclass(frozen=True)
 class MetadataAnswer:
     """An answer built from article metadata, and the articles it rests on."""
@@ -59,10 +65,6 @@ def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnsw
     if not _ABOUT_ARTICLES.search(question) or not articles:
         return None
     content = [t for t in subject_terms(question) if t not in _META_WORDS and not t.isdigit()]
-    months = {
-        stem(m) for m in "january february march april may june july august september october november december".split()
-    }
-    content = [t for t in content if t not in months]
     if _HEADLINE.search(question):
         refs = referenced(question, articles)
         lines = [
