@@ -217,15 +217,22 @@ def eval_cmd(
 @click.option("--sizes", default="seeds,1000,10000", help="Archive sizes in passages, comma-separated.")
 @click.option("--queries", type=int, default=200, help="Retrieval queries per size.")
 @click.option(
+    "--baseline-max",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Largest archive (passages) on which the llama-index starter is also built.",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evals/results"), help="Results folder."
 )
 @click.pass_obj
 @friendly_errors
-def bench_cmd(settings: Settings, sizes: str, queries: int, out: Path) -> None:
+def bench_cmd(settings: Settings, sizes: str, queries: int, baseline_max: int, out: Path) -> None:
     """Measure indexing, retrieval, answering, cold start and memory as the archive grows."""
     from evals.bench import main as run_bench
 
-    sys.exit(run_bench(settings, sizes, queries, out))
+    sys.exit(run_bench(settings, sizes, queries, out, baseline_max))
 
 
 if __name__ == "__main__":  # pragma: no cover
