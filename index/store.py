@@ -90,14 +90,15 @@ class VectorStore:
         )
 
     def add(self, passages: list[Passage], vectors: np.ndarray) -> None:
-        """Add passages with their vectors (text and offsets kept as documents and metadata)."""
+        """Add passages with their vectors and offsets. The text is not stored: the generation's
+        records hold it, and Chroma's full-text index of documents would cost more than half of
+        the upsert time."""
         for i in range(0, len(passages), ADD_BATCH):
             batch = passages[i : i + ADD_BATCH]
             try:
                 self.collection.upsert(
                     ids=[p.id for p in batch],
                     embeddings=vectors[i : i + ADD_BATCH],
-                    documents=[p.text for p in batch],
                     metadatas=[{"doc_id": p.doc_id, "start": p.start, "end": p.end} for p in batch],
                 )
             except Exception as exc:
@@ -133,24 +134,24 @@ class VectorStore:
             raise self._error(exc) from exc
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0])]
 
-    def iter_all(self, batch: int = ADD_BATCH) -> Iterator[tuple[list[str], np.ndarray, list[str], list[dict]]]:
-        """Every stored (ids, vectors, documents, metadatas), in batches: used to copy a collection."""
+    def iter_all(self, batch: int = ADD_BATCH) -> Iterator[tuple[list[str], np.ndarray, list[dict]]]:
+        """Every stored (ids, vectors, metadatas), in batches: used to copy a collection."""
         offset = 0
         while True:
             try:
-                res = self.collection.get(limit=batch, offset=offset, include=["embeddings", "documents", "metadatas"])
+                res = self.collection.get(limit=batch, offset=offset, include=["embeddings", "metadatas"])
             except Exception as exc:
                 raise self._error(exc) from exc
             if not res["ids"]:
                 return
-            yield res["ids"], np.asarray(res["embeddings"], dtype=np.float32), res["documents"], res["metadatas"]
+            yield res["ids"], np.asarray(res["embeddings"], dtype=np.float32), res["metadatas"]
             offset += len(res["ids"])
 
     def copy_into(self, other: VectorStore) -> None:
         """Copy every vector of this collection into another one."""
-        for ids, vectors, docs, metas in self.iter_all():
+        for ids, vectors, metas in self.iter_all():
             try:
-                other.collection.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=metas)
+                other.collection.upsert(ids=ids, embeddings=vectors, metadatas=metas)
             except Exception as exc:
                 raise other._error(exc) from exc
 
