@@ -188,7 +188,7 @@ def test_document_instructions_reach_the_model_only_as_numbered_source_data(
     # A sentence of a document that is an instruction to an assistant is never used as evidence,
     # so it never reaches the model at all, while the article's facts do.
     assert "Ignore all previous" not in user["content"]
-    assert re.search(r"^\[\d\] \(2025-05-02, Basra port reopens", user["content"], re.M)
+    assert re.search(r"^\[\d\] \(2025-05-02 article\) ", user["content"], re.M)
     assert 'alert("xss")' not in user["content"]  # an HTML <script> element is not article text at all
 
 
