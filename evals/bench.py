@@ -27,7 +27,7 @@ from rag.settings import PROJECT_ROOT, Settings
 ASK_QUESTION = "How many fighters does the Islamic Resistance in Iraq command?"
 # Raw encode throughput is a rate: measured on at most this many of the archive's passages
 # (evenly spaced), so the 100,000-passage size does not embed everything twice.
-RAW_SAMPLE = 10_000
+RAW_SAMPLE = 5_000
 # The llama-index starter re-embeds the whole archive; above this many passages it is skipped.
 BASELINE_MAX = 20_000
 # Peak RSS is the kernel's VmHWM of the process. ru_maxrss is not used: Linux carries it across

@@ -251,11 +251,14 @@ def _copy_store(settings: Settings, old_gen: Path, gen: Path) -> VectorStore:
 
 
 def _embed_into(store: VectorStore, embedder: Embedder, passages: list[Passage], progress: Progress | None) -> None:
+    """Embed in chunks of passages of similar length: as little padding as when the model sees
+    every text at once, with bounded memory."""
     total = len(passages)
     if progress:
         progress(0, total)
+    ordered = sorted(passages, key=lambda p: len(p.text))
     for i in range(0, total, EMBED_CHUNK):
-        batch = passages[i : i + EMBED_CHUNK]
+        batch = ordered[i : i + EMBED_CHUNK]
         vectors = embedder.embed([p.text for p in batch])
         store.add(batch, np.asarray(vectors, dtype=np.float32))
         if progress:
