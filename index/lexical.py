@@ -72,8 +72,8 @@ class LexicalIndex:
         """Whether a token (as produced by tokenize) occurs anywhere in the archive."""
         return self._retriever is not None and token in self._retriever.vocab_dict  # type: ignore[attr-defined]
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the best k rows with a positive score."""
+    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best k rows with a positive score (among `rows` when given)."""
         if self._retriever is None:
             return []
         vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
@@ -81,7 +81,11 @@ class LexicalIndex:
         if not tokens:
             return []
         scores = self._retriever.get_scores(tokens)  # type: ignore[attr-defined]
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        candidates = np.arange(len(scores)) if rows is None else rows
+        if len(candidates) == 0:
+            return []
+        k = min(k, len(candidates))
+        sub = scores[candidates]
+        top = np.argpartition(-sub, k - 1)[:k]
+        top = top[np.argsort(-sub[top])]
+        return [(int(candidates[i]), float(sub[i])) for i in top if sub[i] > 0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -121,14 +121,16 @@ class VectorStore:
         except Exception as exc:
             raise self._error(exc) from exc
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """(passage id, cosine similarity) of the k nearest passages."""
+    def query(self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
+        """(passage id, cosine similarity) of the k nearest passages, of the given articles only
+        when doc_ids is set."""
         n = min(k, self.count())
         if n == 0:
             return []
+        where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
         try:
             res = self.collection.query(
-                query_embeddings=[vector.astype(np.float32)], n_results=n, include=["distances"]
+                query_embeddings=[vector.astype(np.float32)], n_results=n, include=["distances"], where=where
             )
         except Exception as exc:
             raise self._error(exc) from exc

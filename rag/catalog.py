@@ -15,6 +15,7 @@ _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|time
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
 _MONTH_DAY = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b", re.I)
+_MONTH_DAY_YEAR = re.compile(_MONTH_DAY.pattern + r"(?:,?\s+\d{4})?", re.I)
 _META_WORDS = {
     stem(w)
     for w in "older oldest newer newest earlier earliest later latest recent first came out "
@@ -48,16 +49,45 @@ def when(article: Article) -> str:
     return f"{d:%B} {d.day}, {d.year}" + (f", {article.time}" if article.time else "")
 
 
-def referenced(question: str, articles: dict[str, Article]) -> list[Article]:
-    """Articles the question names by date ("the April 8 article"), or all of them."""
+def named_articles(question: str, articles: dict[str, Article]) -> list[Article]:
+    """Articles the question names by their date ("the April 8 article", "per the April 7 piece")."""
     picked = []
     for month, day in _MONTH_DAY.findall(question):
         for a in articles.values():
-            if a.date:
-                d = date.fromisoformat(a.date)
-                if d.strftime("%b").lower() == month[:3].lower() and d.day == int(day) and a not in picked:
+            if a.date and a not in picked:
+                try:
+                    d = date.fromisoformat(a.date)
+                except ValueError:
+                    continue
+                if d.strftime("%b").lower() == month[:3].lower() and d.day == int(day):
                     picked.append(a)
-    return picked or sorted(articles.values(), key=lambda a: a.date or "")
+    return picked
+
+
+def referenced(question: str, articles: dict[str, Article]) -> list[Article]:
+    """Articles the question names by date, or all of them (oldest first)."""
+    return named_articles(question, articles) or sorted(articles.values(), key=lambda a: a.date or "")
+
+
+def without_article_names(question: str, articles: dict[str, Article]) -> str:
+    """The question without the dates that name archive articles: "April 8" in "according to the
+    April 8 report" says which article to read, not what to look for in it."""
+    dates = {(d.strftime("%b").lower(), d.day) for d in _dates(articles)}
+
+    def drop(m: re.Match[str]) -> str:
+        return "" if (m.group(1)[:3].lower(), int(m.group(2))) in dates else m.group(0)
+
+    return re.sub(r"\s{2,}", " ", _MONTH_DAY_YEAR.sub(drop, question)).strip()
+
+
+def _dates(articles: dict[str, Article]) -> list[date]:
+    out = []
+    for a in articles.values():
+        try:
+            out.append(date.fromisoformat(a.date or ""))
+        except ValueError:
+            continue
+    return out
 
 
 def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnswer | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import numpy as np
 
+from index.chunk import split_sentences
 from index.embed import Embedder
 from index.lexical import tokenize
 from rag.guard import is_redirect_attempt
@@ -14,6 +18,17 @@ DENSE_WEIGHT = 0.6
 LEXICAL_WEIGHT = 0.4
 RANK_BONUS = 0.02
 PAIR_PENALTY = 0.03  # two sentences must match clearly better than one to be preferred
+
+
+# A sentence that opens by pointing back ("The group has since denied ...") names its subject in
+# the sentence before; quoted alone it would not say who.
+_ANAPHOR = re.compile(
+    r"^[\"“‘']?(?:he|she|they|it|this|these|those|such|the (?:group|move|idea))\b",
+    re.I,
+)
+
+
+ANTECEDENT_CHARS = 600  # how far back the sentence before may start
 
 
 def content_tokens(text: str) -> set[str]:
@@ -71,3 +86,30 @@ def select_evidence(
 
 def _is_pair(hit: Hit, start: int, end: int) -> bool:
     return (start, end) not in hit.passage.sentences
+
+
+def with_antecedent(e: Evidence, body: str | None = None) -> Evidence:
+    """The evidence with the sentence before it when it opens with a pronoun or a bare "the group"
+    (and is not already a pair): the quote then says who did what. The sentence before may lie
+    in the article body before the passage."""
+    if not _ANAPHOR.match(e.text) or (e.start, e.end) not in e.passage.sentences:
+        return e
+    if body is None or body[e.start : e.end] != e.text:
+        body, offset = e.passage.text, e.passage.start
+    else:
+        offset = 0
+    before = body[max(0, e.start - offset - ANTECEDENT_CHARS) : e.start - offset]
+    spans = [(s, t) for s, t in split_sentences(before) if before[s:t].strip()]
+    if not spans or (len(spans) == 1 and e.start - offset > ANTECEDENT_CHARS):
+        return e  # no sentence before it, or only a fragment of one
+    start, stop = (e.start - len(before) + i for i in spans[-1])
+    text = body[start - offset : e.end - offset]
+    passage = e.passage
+    if start < passage.start:  # the sentence before opens the cited span: widen the passage to it
+        passage = replace(
+            passage,
+            start=start,
+            text=body[start - offset : passage.end - offset],
+            sentences=((start, stop), *passage.sentences),
+        )
+    return Evidence(passage, start, e.end, text, e.score)

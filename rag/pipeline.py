@@ -13,7 +13,7 @@ from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.lexical import tokenize
 from index.snapshot import Snapshot
 from rag.abstain import decide
-from rag.catalog import metadata_answer, when
+from rag.catalog import metadata_answer, named_articles, when, without_article_names
 from rag.cite import Support, verify
 from rag.conversation import Turn, question_parts, standalone_question
 from rag.corroborate import (
@@ -27,7 +27,7 @@ from rag.corroborate import (
     support_label,
 )
 from rag.errors import LLMUnavailableError
-from rag.evidence import select_evidence
+from rag.evidence import select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
 from rag.prompt import answer_messages
@@ -138,12 +138,14 @@ class Pipeline:
             )
             return
         k = top_k or self.settings.top_k
+        articles = retriever.snapshot.articles
+        scope = self.scope(standalone, articles)
         qvec = self.embedder.embed([standalone])[0]
-        hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec)
+        hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec, scope)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        decision = decide(standalone, evidence, hits, retriever.years)
+        decision = decide(without_article_names(standalone, articles), evidence, hits, retriever.years)
         base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
@@ -163,9 +165,13 @@ class Pipeline:
             leads = [select_evidence(part, hits, self.sentence_embedder)[0] for part in parts]
         else:
             leads = evidence[:1]
-        sources = pick_sources(leads + evidence)
-        must_quote = len(pick_sources(leads))
-        articles = retriever.snapshot.articles
+
+        def widen(e: Evidence) -> Evidence:
+            article = articles.get(e.passage.doc_id)
+            return with_antecedent(e, article.body if article else None)
+
+        sources = pick_sources([widen(e) for e in leads + evidence])
+        must_quote = len(pick_sources([widen(e) for e in leads]))
         t1 = time.perf_counter()
         draft: list[str] = []
         notice = ""
@@ -179,10 +185,19 @@ class Pipeline:
             notice = f"{exc}; showing the best passages instead"
         timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
-        answer_text, citations, mode = compose(checked, sources, articles, must_quote)
+        answer_text, citations, mode = compose(checked, sources, articles, must_quote, standalone)
         support = self.corroborate(citations, retriever)
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield Final(replace(base, text=answer_text, citations=citations, notice=notice, mode=mode, support=support))
+
+    @staticmethod
+    def scope(question: str, articles: dict[str, Article]) -> frozenset[str] | None:
+        """The articles a question is about when it names some of them by date ("according to the
+        April 8 report"); None (the whole archive) otherwise, and for comparisons."""
+        named = named_articles(question, articles)
+        if not named or len(named) == len(articles) or is_comparative(question):
+            return None
+        return frozenset(a.doc_id for a in named)
 
     def corroborate(self, citations: tuple[Citation, ...], retriever: Retriever) -> tuple[ArticleSupport, ...]:
         """For each citation, the articles that report the same fact (checked, not string-matched)."""
@@ -226,7 +241,11 @@ def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]
 
 
 def compose(
-    checked: list[Support], sources: list[Evidence], articles: dict[str, Article], must_quote: int = 1
+    checked: list[Support],
+    sources: list[Evidence],
+    articles: dict[str, Article],
+    must_quote: int = 1,
+    question: str = "",
 ) -> tuple[str, tuple[Citation, ...], str]:
     """The answer text from the verified generated sentences, plus quoted evidence: the first
     `must_quote` sources (and a close runner-up) unless a generated sentence already restates them.
@@ -245,7 +264,7 @@ def compose(
             claim = s.claim.text.rstrip()
             end = claim[-1] if claim[-1] in ".!?" else "."
             parts.append(f"{claim.rstrip('.!?')} [{number(s.source)}]{end}")
-            if restates(claim, sources[s.source - 1].text):
+            if restates(claim, sources[s.source - 1].text, question):
                 covered.add(s.source)
     mode = "generated" if parts else "extractive"
     best = sources[0].score
@@ -266,10 +285,11 @@ def compose(
     return " ".join(parts), tuple(citations), mode
 
 
-def restates(claim: str, sentence: str, share: float = RESTATE_SHARE) -> bool:
-    """Whether a generated claim carries most of a source sentence's content words (so quoting
-    the sentence as well would only repeat it)."""
-    words = set(tokenize(sentence))
+def restates(claim: str, sentence: str, question: str = "", share: float = RESTATE_SHARE) -> bool:
+    """Whether a generated claim carries most of what a source sentence adds to the question
+    (its content words the question does not use), so quoting the sentence as well would only
+    repeat it. A claim that merely echoes the question never stands in for the source."""
+    words = set(tokenize(sentence)) - set(tokenize(question))
     return bool(words) and len(words & set(tokenize(claim))) / len(words) >= share
 
 

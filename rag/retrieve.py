@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from index.embed import Embedder
@@ -20,36 +22,57 @@ class Retriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self._by_id = snapshot.passage_by_id()
+        rows: dict[str, list[int]] = {}
+        for row, p in enumerate(snapshot.passages):
+            rows.setdefault(p.doc_id, []).append(row)
+        self._rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
         self.years = years_in([f"{a.body} {a.date or ''}" for a in snapshot.articles.values()])
 
-    def dense(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Hit]:
-        """Nearest passages by cosine similarity of MiniLM vectors."""
+    def dense(
+        self, query: str, k: int, vector: np.ndarray | None = None, doc_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        """Nearest passages by cosine similarity of MiniLM vectors (of the given articles only)."""
         vec = self.embedder.embed([query])[0] if vector is None else vector
         return [
             Hit(self._by_id[pid], score, ("dense",))
-            for pid, score in self.snapshot.store.query(vec, k)
+            for pid, score in self.snapshot.store.query(vec, k, doc_ids)
             if pid in self._by_id
         ]
 
-    def bm25(self, query: str, k: int) -> list[Hit]:
-        """Best passages by BM25."""
+    def bm25(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[Hit]:
+        """Best passages by BM25 (of the given articles only)."""
+        rows = None
+        if doc_ids:
+            parts = [self._rows[d] for d in sorted(doc_ids) if d in self._rows]
+            rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return [
-            Hit(self.snapshot.passages[row], score, ("bm25",)) for row, score in self.snapshot.lexical.search(query, k)
+            Hit(self.snapshot.passages[row], score, ("bm25",))
+            for row, score in self.snapshot.lexical.search(query, k, rows)
         ]
 
-    def hybrid(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Hit]:
+    def hybrid(
+        self, query: str, k: int, vector: np.ndarray | None = None, doc_ids: Collection[str] | None = None
+    ) -> list[Hit]:
         """Dense and BM25 rankings fused by reciprocal rank fusion."""
         depth = max(3 * k, 20)
-        return fuse([self.dense(query, depth, vector), self.bm25(query, depth)], k)
+        return fuse([self.dense(query, depth, vector, doc_ids), self.bm25(query, depth, doc_ids)], k)
 
-    def search(self, query: str, k: int, mode: str = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:
-        """Top-k passages in the given mode, overlapping passages of one article de-duplicated."""
+    def search(
+        self,
+        query: str,
+        k: int,
+        mode: str = "hybrid",
+        vector: np.ndarray | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """Top-k passages in the given mode, overlapping passages of one article de-duplicated;
+        only passages of the articles in doc_ids when it is given (a question about one article)."""
         if mode == "dense":
-            hits = self.dense(query, 2 * k, vector)
+            hits = self.dense(query, 2 * k, vector, doc_ids)
         elif mode == "bm25":
-            hits = self.bm25(query, 2 * k)
+            hits = self.bm25(query, 2 * k, doc_ids)
         else:
-            hits = self.hybrid(query, 2 * k, vector)
+            hits = self.hybrid(query, 2 * k, vector, doc_ids)
         return dedupe_overlaps(hits)[:k]
 
 

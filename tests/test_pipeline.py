@@ -193,3 +193,59 @@ def test_questions_about_the_articles_themselves(
 
 def test_content_question_naming_an_article_is_not_metadata(pipeline: Pipeline) -> None:
     assert pipeline.ask("What did the April 7 article say about the 50,000 fighters?").mode != "metadata"
+
+
+APRIL8 = "000_f719a2aea238f342"
+APRIL7 = "001_8c1d7f895dc4d7a5"
+
+
+@pytest.mark.parametrize(
+    ("question", "scope"),
+    [
+        ("According to the April 8 report, how many fighters do the groups command?", {APRIL8}),
+        ("Per the April 7 piece, what did Sumaidaie say?", {APRIL7}),
+        ("What does the April 7 article say that the April 8 one does not?", None),  # both named
+        ("How do the April 7 and April 8 articles differ on the talks?", None),
+        ("What happened on March 16?", None),  # a date, but no article's
+        ("How many fighters do the militias have?", None),
+    ],
+)
+def test_questions_naming_an_article_by_date_are_scoped_to_it(
+    pipeline: Pipeline, question: str, scope: set[str] | None
+) -> None:
+    articles = pipeline.retriever().snapshot.articles
+    assert Pipeline.scope(question, articles) == (frozenset(scope) if scope else None)
+
+
+def test_scoped_question_retrieves_and_cites_only_that_article(pipeline: Pipeline) -> None:
+    question = "According to the April 8 report, how many commanders and officials confirmed the negotiations?"
+    answer = pipeline.ask(question)
+    assert not answer.abstained
+    assert {h.passage.doc_id for h in answer.contexts} == {APRIL8}
+    assert {c.doc_id for c in answer.citations} == {APRIL8}
+    # Unscoped, the same words also reach the April 7 article.
+    plain = pipeline.ask("How many commanders and officials confirmed the negotiations?")
+    assert APRIL7 in {h.passage.doc_id for h in plain.contexts}
+
+
+def test_article_dates_do_not_count_as_unanswered_subject_words(pipeline: Pipeline) -> None:
+    from rag.catalog import without_article_names
+
+    articles = pipeline.retriever().snapshot.articles
+    assert (
+        without_article_names("According to the April 8, 2025 report, who denied it?", articles)
+        == "According to the report, who denied it?"
+    )
+    assert without_article_names("What happened on March 16?", articles) == "What happened on March 16?"
+
+
+def test_a_claim_that_only_echoes_the_question_does_not_replace_the_quote(
+    pipeline: Pipeline, fake: FakeGenerator
+) -> None:
+    question = "What does the US State Department keep urging Baghdad to do?"
+    pipeline.ask(question)
+    n = source_number(fake, "State Department")
+    fake.enqueue(f"The US State Department keeps urging Baghdad to do something about the militias [{n}].")
+    answer = pipeline.ask(question)
+    assert "rein in" in answer.text  # the sentence that answers is still quoted
+    assert answer.text.count("[") >= 1 and all(f"[{c.n}]" in answer.text for c in answer.citations)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from index.chunk import chunk_article
+from index.parse import parse_text
+from rag.evidence import with_antecedent
+from rag.types import Evidence
+
+TEXT = (
+    "Militias weigh disarmament\nApril 8, 2025\n"
+    "Reuters spoke to ten commanders. One commander of Kataib Hezbollah said they wanted to avoid a war. "
+    "The group has since denied that any of its commanders spoke to Reuters. "
+    "Kataib Hezbollah is the most powerful militia. They command thousands of fighters."
+)
+
+
+def evidence_for(sentence: str, chunk_size: int = 2000) -> tuple[Evidence, str]:
+    article = parse_text(TEXT, "a")
+    passages = chunk_article(article, chunk_size, 0)
+    for p in passages:
+        for (s, e), text in p.sentence_texts():
+            if text.startswith(sentence):
+                return Evidence(p, s, e, text, 0.5), article.body
+    raise AssertionError(sentence)
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_one_before() -> None:
+    e, body = evidence_for("The group has since denied")
+    widened = with_antecedent(e, body)
+    assert widened.text.startswith("One commander of Kataib Hezbollah said")
+    assert widened.text.endswith("spoke to Reuters.")
+    assert body[widened.start : widened.end] == widened.text
+    assert widened.score == e.score
+
+
+def test_the_sentence_before_may_lie_in_the_body_before_the_passage() -> None:
+    e, body = evidence_for("The group has since denied", chunk_size=80)  # one sentence per passage
+    assert e.passage.start == e.start
+    widened = with_antecedent(e, body)
+    assert widened.text.startswith("One commander")
+    p = widened.passage
+    assert body[p.start : p.end] == p.text and p.start == widened.start
+    assert all(body[s:t] for s, t in p.sentences) and p.sentences[0][0] == widened.start
+
+
+def test_sentences_that_name_their_subject_are_left_alone() -> None:
+    e, body = evidence_for("Kataib Hezbollah is the most powerful")
+    assert with_antecedent(e, body) == e
+    first, body = evidence_for("Reuters spoke to ten")
+    assert with_antecedent(first, body) == first
