@@ -20,7 +20,7 @@ _META_WORDS = {
     stem(w)
     for w in "older oldest newer newest earlier earliest later latest recent first came out "
     "published publication dated date time timestamp headline title which two one other has have say "
-    "says what article articles report story piece".split()
+    "says what article articles report story piece year".split()
 }
 
 
@@ -95,7 +95,9 @@ def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnsw
     if not _ABOUT_ARTICLES.search(question) or not articles:
         return None
     content = [t for t in subject_terms(question) if t not in _META_WORDS and not t.isdigit()]
-    if _HEADLINE.search(question):
+    # "headline" always means the article's; "title" may be a person's ("what title does it give
+    # Khamenei?"), so it only asks for the headline when nothing else is asked about.
+    if _HEADLINE.search(question) and (re.search(r"\bheadlines?\b", question, re.I) or not content):
         refs = referenced(question, articles)
         lines = [
             f"The {when(a)} article's headline: “{a.title}”."

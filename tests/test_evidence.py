@@ -47,3 +47,12 @@ def test_sentences_that_name_their_subject_are_left_alone() -> None:
     assert with_antecedent(e, body) == e
     first, body = evidence_for("Reuters spoke to ten")
     assert with_antecedent(first, body) == first
+
+
+def test_hedging_adverbs_are_not_subject_words() -> None:
+    from rag.abstain import stem, subject_terms
+
+    assert subject_terms("What exactly is Washington actually demanding, roughly?") == [
+        stem("washington"),
+        stem("demanding"),
+    ]

@@ -181,6 +181,8 @@ def test_json_shape(pipeline: Pipeline) -> None:
         ("Which of the two articles came out first?", "The April 7, 2025 article is older"),
         ("At what time was the April 8 article published?", "11:24"),
         ("Which article has a headline, and what does it say?", "The April 7, 2025 article has no headline"),
+        ("What year were both of these articles published?", "2025"),
+        ("What is the title of the April 8 article?", "headline: “Tehran has been pulling back"),
     ],
 )
 def test_questions_about_the_articles_themselves(
@@ -191,8 +193,15 @@ def test_questions_about_the_articles_themselves(
     assert fake.history == []
 
 
-def test_content_question_naming_an_article_is_not_metadata(pipeline: Pipeline) -> None:
-    assert pipeline.ask("What did the April 7 article say about the 50,000 fighters?").mode != "metadata"
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the April 7 article say about the 50,000 fighters?",
+        "What title does the April 8 piece give Khameinei?",
+    ],
+)
+def test_content_question_naming_an_article_is_not_metadata(pipeline: Pipeline, question: str) -> None:
+    assert pipeline.ask(question).mode != "metadata"
 
 
 APRIL8 = "000_f719a2aea238f342"
