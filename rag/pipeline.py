@@ -35,7 +35,7 @@ from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Article, ArticleSupport, Citation, Event, Evidence, Final, Hit, Token
 
-N_SOURCES = 4
+N_SOURCES = 3
 SUPPORT_DEPTH = (
     8  # passages searched for other articles that report a cited fact  # evidence sentences shown to the generator
 )

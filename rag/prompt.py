@@ -17,7 +17,7 @@ def load_prompt(name: str) -> str:
 
 # The embedded model reads about 330 prompt tokens a second on two cores: every source word
 # delays the first answer token, so sources are labelled by date only and long ones are cut.
-SOURCE_WORDS = 45
+SOURCE_WORDS = 40
 
 
 def source_label(article: Article | None) -> str:
