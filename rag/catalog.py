@@ -14,8 +14,24 @@ _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
-_MONTH_DAY = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b", re.I)
-_MONTH_DAY_YEAR = re.compile(_MONTH_DAY.pattern + r"(?:,?\s+\d{4})?", re.I)
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+# "April 8", "Apr. 8, 2025": month, day and an optional year (groups 1, 2, 3).
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\.?\s+(\d{1,2})\b(?:,?\s+((?:19|20)\d\d)\b)?", re.I)
+# Dates used as articles' names: "the April 8 report", "April 7's article", "the April 7 and
+# April 8 articles".
+_DATE = r"\b(?:" + _MONTH[1:] + r"\.?\s+\d{1,2}\b(?:,?\s+(?:19|20)\d\d\b)?"
+_DATES_NAMING_ARTICLES = re.compile(
+    _DATE + r"(?:\s*(?:,|and|or|&)\s*" + _DATE + r")*(?:['’]s)?\s+(?:articles?|reports?|pieces?|story|stories|ones?)\b",
+    re.I,
+)
+_TITLE_OF_ARTICLE = re.compile(
+    r"\btitles?\s+of\s+(?:the\s+|this\s+|that\s+|each\s+|both\s+)?(?:\w+\s+){0,3}?"
+    r"(?:articles?|reports?|pieces?|story|stories)\b|\b(?:articles?|reports?|pieces?|story)(?:['’]s)?\s+titles?\b",
+    re.I,
+)
 _META_WORDS = {
     stem(w)
     for w in "older oldest newer newest earlier earliest later latest recent first came out "
@@ -49,19 +65,27 @@ def when(article: Article) -> str:
     return f"{d:%B} {d.day}, {d.year}" + (f", {article.time}" if article.time else "")
 
 
-def named_articles(question: str, articles: dict[str, Article]) -> list[Article]:
-    """Articles the question names by their date ("the April 8 article", "per the April 7 piece")."""
-    picked = []
-    for month, day in _MONTH_DAY.findall(question):
-        for a in articles.values():
-            if a.date and a not in picked:
-                try:
-                    d = date.fromisoformat(a.date)
-                except ValueError:
-                    continue
-                if d.strftime("%b").lower() == month[:3].lower() and d.day == int(day):
-                    picked.append(a)
-    return picked
+def named_articles(question: str, articles: dict[str, Article], as_source: bool = False) -> list[Article]:
+    """Articles the question names by their date ("the April 8 article"); a year, when given, must
+    match too. With as_source, only dates used as an article's name ("according to the April 8
+    report") count, not dates of events ("what happened on April 7?")."""
+    if as_source:
+        found = [d for m in _DATES_NAMING_ARTICLES.finditer(question) for d in _MONTH_DAY.findall(m.group(0))]
+    else:
+        found = _MONTH_DAY.findall(question)
+    if not found:
+        return []
+    by_day: dict[tuple[str, int], list[tuple[date, Article]]] = {}
+    for a in articles.values():
+        d = _parse(a.date)
+        if d is not None:
+            by_day.setdefault((d.strftime("%b").lower(), d.day), []).append((d, a))
+    picked: dict[str, Article] = {}
+    for month, day, year in found:
+        for d, a in by_day.get((month[:3].lower(), int(day)), []):
+            if not year or int(year) == d.year:
+                picked.setdefault(a.doc_id, a)
+    return list(picked.values())
 
 
 def referenced(question: str, articles: dict[str, Article]) -> list[Article]:
@@ -70,24 +94,29 @@ def referenced(question: str, articles: dict[str, Article]) -> list[Article]:
 
 
 def without_article_names(question: str, articles: dict[str, Article]) -> str:
-    """The question without the dates that name archive articles: "April 8" in "according to the
-    April 8 report" says which article to read, not what to look for in it."""
-    dates = {(d.strftime("%b").lower(), d.day) for d in _dates(articles)}
+    """The question without the dates it uses to name archive articles: "April 8" in "according to
+    the April 8 report" says which article to read, not what to look for in it. Dates of events, and
+    dates whose year no article has, stay."""
+    if not _DATES_NAMING_ARTICLES.search(question):
+        return question
+    days = {(d.strftime("%b").lower(), d.day, d.year) for a in articles.values() if (d := _parse(a.date))}
 
-    def drop(m: re.Match[str]) -> str:
-        return "" if (m.group(1)[:3].lower(), int(m.group(2))) in dates else m.group(0)
+    def drop_date(m: re.Match[str]) -> str:
+        month, day, year = m.group(1)[:3].lower(), int(m.group(2)), m.group(3)
+        named = any(k[:2] == (month, day) and (not year or int(year) == k[2]) for k in days)
+        return "" if named else m.group(0)
 
-    return re.sub(r"\s{2,}", " ", _MONTH_DAY_YEAR.sub(drop, question)).strip()
+    def drop_dates(m: re.Match[str]) -> str:
+        return _MONTH_DAY.sub(drop_date, m.group(0))
+
+    return re.sub(r"\s{2,}", " ", _DATES_NAMING_ARTICLES.sub(drop_dates, question)).strip()
 
 
-def _dates(articles: dict[str, Article]) -> list[date]:
-    out = []
-    for a in articles.values():
-        try:
-            out.append(date.fromisoformat(a.date or ""))
-        except ValueError:
-            continue
-    return out
+def _parse(iso: str | None) -> date | None:
+    try:
+        return date.fromisoformat(iso or "")
+    except ValueError:
+        return None
 
 
 def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnswer | None:
@@ -97,7 +126,9 @@ def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnsw
     content = [t for t in subject_terms(question) if t not in _META_WORDS and not t.isdigit()]
     # "headline" always means the article's; "title" may be a person's ("what title does it give
     # Khamenei?"), so it only asks for the headline when nothing else is asked about.
-    if _HEADLINE.search(question) and (re.search(r"\bheadlines?\b", question, re.I) or not content):
+    if _HEADLINE.search(question) and (
+        re.search(r"\bheadlines?\b", question, re.I) or _TITLE_OF_ARTICLE.search(question) or not content
+    ):
         refs = referenced(question, articles)
         lines = [
             f"The {when(a)} article's headline: “{a.title}”."

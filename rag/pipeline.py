@@ -35,12 +35,10 @@ from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Article, ArticleSupport, Citation, Event, Evidence, Final, Hit, Token
 
-N_SOURCES = 3
-SUPPORT_DEPTH = (
-    8  # passages searched for other articles that report a cited fact  # evidence sentences shown to the generator
-)
-QUOTE_MARGIN = 0.10
-RESTATE_SHARE = 0.5  # a generated claim with this share of a source's words stands in for quoting it  # a second quoted sentence must score within this of the best
+N_SOURCES = 3  # evidence sentences shown to the generator
+SUPPORT_DEPTH = 8  # passages searched for other articles that report a cited fact
+QUOTE_MARGIN = 0.10  # a second quoted sentence must score within this of the best
+RESTATE_SHARE = 0.5  # a generated claim with this share of a source's new words stands in for quoting it
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
 REFUSE_TEXT = (
     "I can only answer questions about the articles in the archive, and the articles don't say anything about that."
@@ -166,12 +164,8 @@ class Pipeline:
         else:
             leads = evidence[:1]
 
-        def widen(e: Evidence) -> Evidence:
-            article = articles.get(e.passage.doc_id)
-            return with_antecedent(e, article.body if article else None)
-
-        sources = pick_sources([widen(e) for e in leads + evidence])
-        must_quote = len(pick_sources([widen(e) for e in leads]))
+        sources = pick_sources(leads + evidence)
+        must_quote = len(pick_sources(leads))
         t1 = time.perf_counter()
         draft: list[str] = []
         notice = ""
@@ -185,8 +179,12 @@ class Pipeline:
             notice = f"{exc}; showing the best passages instead"
         timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
-        answer_text, citations, mode = compose(checked, sources, articles, must_quote, standalone)
-        support = self.corroborate(citations, retriever)
+        # Quotes that open with "The group ..." carry the sentence before; the model saw, and
+        # corroboration checks, the evidence sentence itself.
+        quoted = [with_antecedent(e, _body(articles, e)) for e in sources]
+        answer_text, citations, mode = compose(checked, sources, articles, must_quote, standalone, quoted)
+        claims = {c.n: src.text for c in citations for src, q in zip(sources, quoted) if _same_span(c, q)}
+        support = self.corroborate(citations, retriever, claims)
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield Final(replace(base, text=answer_text, citations=citations, notice=notice, mode=mode, support=support))
 
@@ -194,26 +192,30 @@ class Pipeline:
     def scope(question: str, articles: dict[str, Article]) -> frozenset[str] | None:
         """The articles a question is about when it names some of them by date ("according to the
         April 8 report"); None (the whole archive) otherwise, and for comparisons."""
-        named = named_articles(question, articles)
+        named = named_articles(question, articles, as_source=True)
         if not named or len(named) == len(articles) or is_comparative(question):
             return None
         return frozenset(a.doc_id for a in named)
 
-    def corroborate(self, citations: tuple[Citation, ...], retriever: Retriever) -> tuple[ArticleSupport, ...]:
-        """For each citation, the articles that report the same fact (checked, not string-matched)."""
+    def corroborate(
+        self, citations: tuple[Citation, ...], retriever: Retriever, claims: dict[int, str] | None = None
+    ) -> tuple[ArticleSupport, ...]:
+        """For each citation, the articles that report the same fact (checked, not string-matched).
+        claims gives, by citation number, the fact to check when it is narrower than the quote."""
         articles = retriever.snapshot.articles
         out = []
         for c in citations:
             matches = []
+            fact = (claims or {}).get(c.n, c.sentence)
             # A two-sentence citation is backed by an article that reports either sentence.
-            for s, e in split_sentences(c.sentence):
-                claim = c.sentence[s:e]
+            for s, e in split_sentences(fact):
+                claim = fact[s:e]
                 hits = retriever.search(claim, SUPPORT_DEPTH, "hybrid")
                 matches += find_matches(claim, c.doc_id, hits, self.sentence_embedder)
             same = list(dict.fromkeys([c.doc_id] + [m.doc_id for m in matches if m.kind == "same"]))
             conflicts = list(dict.fromkeys(m.doc_id for m in matches if m.kind == "conflict" and m.doc_id not in same))
             label = support_label(same, conflicts, articles, len(articles))
-            out.append(ArticleSupport(c.n, c.sentence, tuple(same), tuple(conflicts), label))
+            out.append(ArticleSupport(c.n, fact, tuple(same), tuple(conflicts), label))
         return tuple(out)
 
     def _compare(
@@ -246,12 +248,16 @@ def compose(
     articles: dict[str, Article],
     must_quote: int = 1,
     question: str = "",
+    quoted: list[Evidence] | None = None,
 ) -> tuple[str, tuple[Citation, ...], str]:
     """The answer text from the verified generated sentences, plus quoted evidence: the first
     `must_quote` sources (and a close runner-up) unless a generated sentence already restates them.
+    `quoted` (same order as sources) is what a source is quoted and cited as, when wider than the
+    sentence the model saw and claims were checked against.
 
     Sources are renumbered 1..n in order of first use, so the markers match the citation list.
     """
+    shown = quoted or sources
     numbering: dict[int, int] = {}
 
     def number(source: int) -> int:
@@ -274,12 +280,12 @@ def compose(
     for source in quotes:
         if source in covered:
             continue
-        e = sources[source - 1]
+        e = shown[source - 1]
         article = articles.get(e.passage.doc_id)
         label = f"The {human_date(article.date)} article" if article and article.date else "The article"
         parts.append(f"{label} reports: {quote(e.text)} [{number(source)}]")
     citations = [
-        citation_for(sources[source - 1], n, articles)
+        citation_for(shown[source - 1], n, articles)
         for source, n in sorted(numbering.items(), key=lambda item: item[1])
     ]
     return " ".join(parts), tuple(citations), mode
@@ -307,6 +313,15 @@ def human_date(iso: str) -> str:
     except ValueError:
         return iso
     return f"{d:%B} {d.day}, {d.year}"
+
+
+def _body(articles: dict[str, Article], e: Evidence) -> str | None:
+    article = articles.get(e.passage.doc_id)
+    return article.body if article else None
+
+
+def _same_span(c: Citation, e: Evidence) -> bool:
+    return c.doc_id == e.passage.doc_id and c.start == e.start and c.end == e.end
 
 
 def _ms(t0: float) -> dict[str, float]:

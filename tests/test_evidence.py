@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from index.chunk import chunk_article
+from index.chunk import chunk_article, split_sentences
 from index.parse import parse_text
 from rag.evidence import with_antecedent
 from rag.types import Evidence
@@ -39,7 +39,24 @@ def test_the_sentence_before_may_lie_in_the_body_before_the_passage() -> None:
     assert widened.text.startswith("One commander")
     p = widened.passage
     assert body[p.start : p.end] == p.text and p.start == widened.start
-    assert all(body[s:t] for s, t in p.sentences) and p.sentences[0][0] == widened.start
+    assert p.sentences[0][0] == widened.start
+    assert list(p.sentences) == [sp for sp in split_sentences(body) if p.start <= sp[0] and sp[1] <= p.end]
+
+
+def test_without_the_body_the_sentence_before_comes_from_the_passage() -> None:
+    e, _ = evidence_for("The group has since denied")
+    assert with_antecedent(e).text.startswith("One commander")
+    alone, _ = evidence_for("The group has since denied", chunk_size=80)
+    assert with_antecedent(alone) == alone  # nothing before it in its passage
+
+
+def test_a_sentence_before_too_far_back_to_read_whole_is_not_half_quoted() -> None:
+    long_text = TEXT.replace("One commander of", "One commander " + "very " * 150 + "of")
+    article = parse_text(long_text, "a")
+    (p,) = chunk_article(article, 5000, 0)
+    (span,) = [sp for sp in p.sentences if article.body[sp[0] :].startswith("The group")]
+    e = Evidence(p, span[0], span[1], article.body[span[0] : span[1]], 0.5)
+    assert with_antecedent(e, article.body) == e
 
 
 def test_sentences_that_name_their_subject_are_left_alone() -> None:
