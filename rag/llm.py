@@ -4,7 +4,9 @@ OpenAI-compatible servers (through llama-index), and a scripted fake for tests."
 from __future__ import annotations
 
 import importlib.util
+import queue
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,29 +83,57 @@ class LlamaCppGenerator:
 class LlamaIndexGenerator:
     """Any llama-index LLM (Ollama, OpenAI-like) with its network errors turned into ours."""
 
-    def __init__(self, llm: Any, name: str, url: str) -> None:
+    def __init__(self, llm: Any, name: str, url: str, timeout: float = 30.0) -> None:
         self._llm = llm
         self.name = name
         self._url = url
+        self._timeout = timeout
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        """Stream a chat completion from the server."""
+        """Stream a chat completion from the server. The client's timeout bounds each read; the
+        whole reply must also arrive within the timeout, so a server that trickles a token every
+        few seconds cannot hold a question forever. The server is read on a helper thread, so the
+        deadline holds even while a read is blocked."""
         from llama_index.core.llms import ChatMessage
 
         chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        parts: queue.Queue[tuple[str, object]] = queue.Queue()
+        abandoned = threading.Event()
+
+        def read() -> None:
+            try:
+                for part in self._llm.stream_chat(chat):
+                    if abandoned.is_set():
+                        return
+                    parts.put(("delta", part.delta))
+                parts.put(("end", None))
+            except Exception as exc:  # httpx/openai/ollama raise many types; all mean "no answer"
+                parts.put(("error", exc))
+
+        threading.Thread(target=read, name="llm-stream", daemon=True).start()
+        deadline = time.monotonic() + self._timeout
+        produced = False
         try:
-            produced = False
-            for part in self._llm.stream_chat(chat):
-                if part.delta:
+            while True:
+                try:
+                    kind, value = parts.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise LLMUnavailableError(
+                        f"LLM server {self._url} timed out (no complete reply in {self._timeout:g} s)"
+                    ) from None
+                if kind == "end":
+                    break
+                if kind == "error":
+                    exc = value
+                    kind_text = "timed out" if "timeout" in type(exc).__name__.lower() else "is unreachable or failed"
+                    raise LLMUnavailableError(f"LLM server {self._url} {kind_text} ({type(exc).__name__})") from None
+                if value:
                     produced = True
-                    yield part.delta
+                    yield str(value)
             if not produced:
                 raise LLMUnavailableError(f"{self.name} at {self._url} returned an empty reply")
-        except LLMUnavailableError:
-            raise
-        except Exception as exc:  # httpx/openai/ollama raise many types; all mean "no answer"
-            kind = "timed out" if "timeout" in type(exc).__name__.lower() else "is unreachable or failed"
-            raise LLMUnavailableError(f"LLM server {self._url} {kind} ({type(exc).__name__})") from None
+        finally:
+            abandoned.set()
 
 
 class FakeGenerator:
@@ -152,7 +182,7 @@ def make_generator(settings: Settings) -> Generator:
             request_timeout=settings.llm_timeout,
             additional_kwargs={"num_predict": settings.llm_max_tokens, "temperature": 0},
         )
-        return LlamaIndexGenerator(llm, f"ollama:{model}", url)
+        return LlamaIndexGenerator(llm, f"ollama:{model}", url, settings.llm_timeout)
     from llama_index.llms.openai_like import OpenAILike
 
     url = settings.llm_url or "http://127.0.0.1:8000/v1"
@@ -167,4 +197,4 @@ def make_generator(settings: Settings) -> Generator:
         max_tokens=settings.llm_max_tokens,
         temperature=0.0,
     )
-    return LlamaIndexGenerator(llm, f"openai:{model}", url)
+    return LlamaIndexGenerator(llm, f"openai:{model}", url, settings.llm_timeout)

@@ -87,6 +87,9 @@ class BadLLMServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="bad-llm", daemon=True)
 
     def respond(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.behaviour == "trickle":  # a valid stream, one token every 0.6 timeouts, for ever
+            self._trickle(handler)
+            return
         if self.behaviour in ("sleep", "stall"):
             if self.behaviour == "stall":  # headers at once, then nothing
                 handler.send_response(200)
@@ -110,6 +113,27 @@ class BadLLMServer:
             handler.wfile.write(body)
         except OSError:
             pass  # the client gave up first
+
+    def _trickle(self, handler: BaseHTTPRequestHandler) -> None:
+        openai = handler.path.startswith("/v1")
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/event-stream" if openai else "application/x-ndjson")
+            handler.end_headers()
+            started = time.monotonic()
+            while not self._stop.is_set() and time.monotonic() - started < 3 * LLM_TIMEOUT:
+                if openai:
+                    chunk = {"id": "t", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                             "choices": [{"index": 0, "delta": {"content": "The "}, "finish_reason": None}]}  # fmt: skip
+                    handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                else:
+                    line = {"model": "m", "created_at": "2025-01-01T00:00:00Z",
+                            "message": {"role": "assistant", "content": "The "}, "done": False}  # fmt: skip
+                    handler.wfile.write(json.dumps(line).encode() + b"\n")
+                handler.wfile.flush()
+                self._stop.wait(0.6 * LLM_TIMEOUT)
+        except OSError:
+            pass  # the client gave up
 
     def url(self, backend: str) -> str:
         return f"http://127.0.0.1:{self.port}" + ("/v1" if backend == "openai" else "")
@@ -146,7 +170,7 @@ def llm_settings(data_dir: Path, backend: str, url: str) -> Settings:
     )  # fmt: skip
 
 
-BEHAVIOURS = ["sleep", "stall", "invalid-json", "sse-garbage", "html", "empty-200", "500", "refused"]
+BEHAVIOURS = ["sleep", "stall", "trickle", "invalid-json", "sse-garbage", "html", "empty-200", "500", "refused"]
 
 
 @pytest.mark.parametrize("backend", ["openai", "ollama"])
@@ -166,7 +190,7 @@ def test_failing_llm_server_gives_passages_and_a_notice_within_the_timeout(
     assert behaviour == "refused" or bad_llm.requests > requests  # the server really was asked
     assert answer.notice and "showing the best passages instead" in answer.notice and "\n" not in answer.notice
     assert url.split("/v1")[0] in answer.notice
-    if behaviour in ("sleep", "stall"):
+    if behaviour in ("sleep", "stall", "trickle"):
         assert "timed out" in answer.notice
     assert not answer.abstained and answer.mode == "extractive" and answer.contexts
     assert "50,000 fighters" in answer.text and any("50,000 fighters" in c.sentence for c in answer.citations)
