@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from index.lexical import tokenize
+from rag.answertype import expected_type, holds_answer
+from rag.evidence import distinct
 from rag.spelling import near
 from rag.types import Evidence, Hit
 
@@ -25,6 +27,7 @@ UNCOVERED_EVIDENCE_SCORE = 0.5  # ... means "not in the archive" unless the evid
 UNCOVERED_SHARE = 0.5  # half the question's subject words missing ...
 UNCOVERED_SHARE_SCORE = 0.45  # ... means "not in the archive" unless the evidence is this strong
 COVERAGE_DEPTH = 3  # passages whose words count as covering the question
+TYPE_DEPTH = 2  # evidence sentences that must hold the value a "when / how many" question asks for
 # Words about the question or the articles themselves, light verbs and hedging adverbs ("what
 # exactly", "roughly how many"): not the subject asked about.
 GENERIC = frozenset(
@@ -87,9 +90,13 @@ def _near_any(term: str, words: set[str]) -> bool:
     return not term.isdigit() and any(near(term, w) for w in words)
 
 
-def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: set[str]) -> Decision:
+def decide(
+    question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: set[str], typed: bool = True
+) -> Decision:
     """Abstain when the evidence is weak, the question is about things the best passages never
-    mention, or it names a year the archive never mentions."""
+    mention, names a year the archive never mentions, or asks for a date, number, age or sum of
+    money that the best evidence does not hold (`typed`; off for comparisons, whose evidence is
+    one sentence per article rather than the best sentences)."""
     best = evidence[0].score if evidence else 0.0
     uncovered = uncovered_terms(question, hits)
     if not evidence:
@@ -99,6 +106,9 @@ def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive_tex
         return Decision(True, f"the archive never mentions {', '.join(missing_years)}", best, tuple(uncovered))
     if best < MIN_EVIDENCE_SCORE:
         return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
+    kind = expected_type(question) if typed else None
+    if kind is not None and not holds_answer(kind, question, [e.text for e in distinct(evidence, TYPE_DEPTH)]):
+        return Decision(True, f"the best evidence gives no {kind.value}", best, tuple(uncovered))
     share = len(uncovered) / max(1, len(subject_terms(question)))
     if (len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE) or (
         share >= UNCOVERED_SHARE and best < UNCOVERED_SHARE_SCORE

@@ -84,6 +84,18 @@ def select_evidence(
     return scored
 
 
+def distinct(evidence: list[Evidence], n: int) -> list[Evidence]:
+    """The first n evidence units, skipping any that overlap a better one in the same article
+    (a sentence and the pair that contains it)."""
+    kept: list[Evidence] = []
+    for e in evidence:
+        if len(kept) == n:
+            break
+        if not any(k.passage.doc_id == e.passage.doc_id and k.start < e.end and e.start < k.end for k in kept):
+            kept.append(e)
+    return kept
+
+
 def _is_pair(hit: Hit, start: int, end: int) -> bool:
     return (start, end) not in hit.passage.sentences
 

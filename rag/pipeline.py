@@ -27,7 +27,7 @@ from rag.corroborate import (
     support_label,
 )
 from rag.errors import LLMUnavailableError
-from rag.evidence import select_evidence, with_antecedent
+from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
 from rag.prompt import answer_messages
@@ -143,7 +143,9 @@ class Pipeline:
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        decision = decide(without_article_names(standalone, articles), evidence, hits, retriever.years)
+        decision = decide(
+            without_article_names(standalone, articles), evidence, hits, retriever.years, not is_comparative(standalone)
+        )
         base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
@@ -232,14 +234,7 @@ class Pipeline:
 
 def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]:
     """The best evidence sentences, skipping near-identical repeats of one article's sentence."""
-    picked: list[Evidence] = []
-    for e in evidence:
-        if any(p.passage.doc_id == e.passage.doc_id and p.start < e.end and e.start < p.end for p in picked):
-            continue
-        picked.append(e)
-        if len(picked) == n:
-            break
-    return picked
+    return distinct(evidence, n)
 
 
 def compose(

@@ -283,3 +283,15 @@ def test_a_claim_that_only_echoes_the_question_does_not_replace_the_quote(
     answer = pipeline.ask(question)
     assert "rein in" in answer.text  # the sentence that answers is still quoted
     assert answer.text.count("[") >= 1 and all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_a_question_asking_for_a_value_the_evidence_lacks_abstains(pipeline: Pipeline, fake: FakeGenerator) -> None:
+    # The sentence about Hegseth's call matches both questions word for word; only one gets its answer.
+    dated = pipeline.ask(
+        "On what date did US Defense Secretary Pete Hegseth tell Prime Minister Sudani in a phone call?"
+    )
+    assert not dated.abstained and "March 16" in dated.text
+    calls = len(fake.history)
+    aged = pipeline.ask("How old is US Defense Secretary Pete Hegseth, who told Prime Minister Sudani in a phone call?")
+    assert aged.abstained and aged.mode == "abstained" and aged.contexts
+    assert len(fake.history) == calls  # decided before any generation

@@ -1,0 +1,96 @@
+"""What kind of answer a question asks for (a date, a number, an age, a sum of money), and
+whether a text holds one.
+
+"How old is Pete Hegseth?" retrieves sentences about Hegseth that match it well, but none gives
+an age: the archive does not answer it. A question that names its answer's type can only be
+answered by evidence that contains a value of that type beyond what the question itself says.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class AnswerType(Enum):
+    DATE = "a date or time"
+    NUMBER = "a number"
+    AGE = "an age"
+    MONEY = "a sum of money"
+
+
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+    r"|hundreds?|thousands?|millions?|billions?|dozens?|scores|couple|half|single|double|twice|once"
+)
+
+# Question phrasings, checked in this order (the first match wins).
+_ASKS = [
+    (AnswerType.AGE, re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b|\bhow young\b", re.I)),
+    (
+        AnswerType.MONEY,
+        re.compile(
+            r"\bhow much (?:money|cash|funding|aid)\b|\bwhat (?:is|was) the (?:cost|price)\b|\bhow much (?:does|did|do|will|would) .{0,40}\b(?:cost|pay|spend|earn|fund)\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.DATE,
+        re.compile(
+            r"^\s*when\b|\b(?:on|by|since|from|in|at) what (?:date|day|time|year|month)\b|\bwhat (?:date|day|year|month)\b"
+            r"|\bwhich (?:date|day|year|month)\b|\bsince when\b|\bwhat time\b|\bhow long ago\b|\bin what year\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.NUMBER,
+        re.compile(r"\bhow many\b|\bhow much\b|\bwhat (?:number|percentage|share|proportion)\b|\bpopulation\b", re.I),
+    ),
+]
+
+_VALUES = {
+    # "44-year-old", "aged 44", "Hegseth, 44, said"
+    AnswerType.AGE: re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|\bage of \d{1,3}\b|,\s?\d{1,3},", re.I),
+    AnswerType.MONEY: re.compile(
+        r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:dollars?|euros?|pounds?|dinars?|rials?|riyals?|usd|eur)\b|\b(?:dollars?|euros?|dinars?|rials?)\b",
+        re.I,
+    ),
+    AnswerType.DATE: re.compile(
+        rf"\b(?:{_MONTHS})\b\.?|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|\b1[89]\d\d\b|\b20\d\d\b"
+        r"|\b\d{1,2}:\d\d\b|\b(?:week|weekend|month|year|decade|century|yesterday|today|tonight|tomorrow|morning|evening|night)s?\b"
+        r"|\bago\b|\b(?:spring|summer|autumn|fall|winter)\b",
+        re.I,
+    ),
+    AnswerType.NUMBER: re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|\b(?:few|several)\b", re.I),
+}
+
+
+# When an article came out is in its dateline, which every citation carries, not in its text.
+_ABOUT_PUBLICATION = re.compile(r"\bpublish\w*|\bpublication\b|\bdated\b|\b(?:came|come|comes) out\b", re.I)
+
+
+def expected_type(question: str) -> AnswerType | None:
+    """The type of value the question asks for, or None when it does not name one (or asks when
+    an article was published)."""
+    if _ABOUT_PUBLICATION.search(question):
+        return None
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def values(kind: AnswerType, text: str) -> set[str]:
+    """The values of that type a text mentions, lower-cased."""
+    return {m.group(0).lower().strip() for m in _VALUES[kind].finditer(text)}
+
+
+def holds_answer(kind: AnswerType, question: str, texts: list[str]) -> bool:
+    """Whether any of the texts mentions a value of that type that the question does not already give."""
+    given = values(kind, question)
+    return any(values(kind, t) - given for t in texts)

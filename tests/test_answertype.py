@@ -1,0 +1,80 @@
+"""The answer-type check: a question that asks for a date, a number, an age or a sum of money is
+only answered by evidence that holds one."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.chunk import chunk_article
+from index.parse import parse_text
+from rag.abstain import decide
+from rag.answertype import AnswerType, expected_type, holds_answer
+from rag.types import Evidence, Hit
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How old is Pete Hegseth?", AnswerType.AGE),
+        ("At what age did he join?", AnswerType.AGE),
+        ("How much money does Iran give the militias each year?", AnswerType.MONEY),
+        ("When did Hegseth call Sudani?", AnswerType.DATE),
+        ("On what date did the talks start?", AnswerType.DATE),
+        ("In which month did Trump take power?", AnswerType.DATE),
+        ("Since when have the groups been leaving their bases?", AnswerType.DATE),
+        ("How long ago did the Gaza war start?", AnswerType.DATE),
+        ("How many fighters do the groups command?", AnswerType.NUMBER),
+        ("What is the population of Baghdad?", AnswerType.NUMBER),
+        ("How much enriched uranium does Iran hold?", AnswerType.NUMBER),
+        ("Who told Reuters the talks were advanced?", None),
+        ("Why are the militias ready to disarm?", None),
+        # When an article came out is its dateline, which citations carry: not a value in its text.
+        ("On what date was the article about the strong blow published?", None),
+        ("When did the April 7 piece come out?", None),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kind: AnswerType | None) -> None:
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "held"),
+    [
+        ("When did Hegseth call Sudani?", ["Hegseth told Sudani in a phone call March 16."], True),
+        ("When did Hegseth call Sudani?", ["Hegseth told Sudani to rein in the militias."], False),
+        ("How long ago did the war start?", ["The war erupted about 18 months ago."], True),
+        ("Since when?", ["They have evacuated their headquarters since mid-January."], True),
+        ("How many fighters?", ["About 10 groups command about 50,000 fighters."], True),
+        ("How many officials said so?", ["The two Iraqi security officials said Sudani was pressing."], True),
+        ("How many officials said so?", ["Officials said Sudani was pressing for disarmament."], False),
+        ("How old is Pete Hegseth?", ["Pete Hegseth, 44, called Sudani."], True),
+        ("How old is Pete Hegseth?", ["The 44-year-old defence secretary called."], True),
+        ("How old is Pete Hegseth?", ["US Secretary of Defense Pete Hegseth told Sudani on March 16."], False),
+        ("How much money does Iran give?", ["Iran gives them $700 million."], True),
+        ("How much money does Iran give?", ["The groups sprang up with Iranian financial support."], False),
+        # A value the question itself gives is no answer to it.
+        ("What happened in 2003, and when did the groups form?", ["The 2003 invasion toppled Saddam."], False),
+        ("What happened in 2003, and when did the groups form?", ["They formed after 2003, in 2004."], True),
+    ],
+)
+def test_whether_evidence_holds_the_value_asked_for(question: str, texts: list[str], held: bool) -> None:
+    kind = expected_type(question) or AnswerType.NUMBER
+    assert holds_answer(kind, question, texts) is held
+
+
+def _evidence(text: str) -> tuple[list[Evidence], list[Hit]]:
+    article = parse_text("Militias weigh disarmament\nApril 8, 2025\n" + text, "a")
+    passage = chunk_article(article, 2000, 0)[0]
+    (start, end), sentence = passage.sentence_texts()[0]
+    return [Evidence(passage, start, end, sentence, 0.9)], [Hit(passage, 1.0)]
+
+
+def test_decide_abstains_when_the_best_evidence_lacks_the_value() -> None:
+    evidence, hits = _evidence("Reuters spoke to commanders of Kataib Hezbollah about disarmament.")
+    question = "How many commanders of Kataib Hezbollah spoke to Reuters about disarmament?"
+    decision = decide(question, evidence, hits, set())
+    assert decision.abstain and "number" in decision.reason
+    # A comparison's evidence is one sentence per article, not the best sentences: not checked.
+    assert not decide(question, evidence, hits, set(), typed=False).abstain
+    evidence, hits = _evidence("Reuters spoke to ten commanders of Kataib Hezbollah about disarmament.")
+    assert not decide(question, evidence, hits, set()).abstain
