@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from index.lexical import tokenize
-from rag.answertype import expected_type, holds_answer
+from rag.answertype import expected_type, gives
 from rag.evidence import distinct
 from rag.spelling import near
 from rag.types import Evidence, Hit
@@ -107,7 +107,7 @@ def decide(
     if best < MIN_EVIDENCE_SCORE:
         return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
     kind = expected_type(question) if typed else None
-    if kind is not None and not holds_answer(kind, question, [e.text for e in distinct(evidence, TYPE_DEPTH)]):
+    if kind is not None and not any(gives(kind, question, e.text) for e in distinct(evidence, TYPE_DEPTH)):
         return Decision(True, f"the best evidence gives no {kind.value}", best, tuple(uncovered))
     share = len(uncovered) / max(1, len(subject_terms(question)))
     if (len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE) or (

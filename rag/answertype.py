@@ -90,7 +90,45 @@ def values(kind: AnswerType, text: str) -> set[str]:
     return {m.group(0).lower().strip() for m in _VALUES[kind].finditer(text)}
 
 
+_HOW_MANY = re.compile(
+    r"\bhow many ((?:[\w'-]+ ){0,3}?[\w'-]+?)(?= (?:do|does|did|are|were|is|was|have|has|had|make|made|will|would|can|could|in|of|on|from|among|said|died|were|came)\b|[?,.]|$)",
+    re.I,
+)
+COUNT_WINDOW = 4  # words between a number and the thing it counts ("about 10 Shiite armed groups")
+
+
+def counted(question: str) -> set[str]:
+    """The words naming what a "how many" question counts ("how many Shiite armed groups make up
+    ..." -> shiite, armed, groups), lower-cased; empty for other questions."""
+    m = _HOW_MANY.search(question)
+    return {w.lower() for w in m.group(1).split()} if m else set()
+
+
+def counts(question: str, text: str) -> bool:
+    """Whether the text gives a number of the thing a "how many" question counts: a number
+    followed within COUNT_WINDOW words by one of its words ("six local commanders")."""
+    things = {_singular(w) for w in counted(question)}
+    words = re.findall(r"[\w,.'-]+", text.lower())
+    for i, w in enumerate(words):
+        if _VALUES[AnswerType.NUMBER].fullmatch(w.strip(",.")) or re.fullmatch(r"[\d,.]+", w):
+            if any(_singular(x.strip(",.")) in things for x in words[i + 1 : i + 1 + COUNT_WINDOW]):
+                return True
+    return False
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def holds_answer(kind: AnswerType, question: str, texts: list[str]) -> bool:
     """Whether any of the texts mentions a value of that type that the question does not already give."""
     given = values(kind, question)
     return any(values(kind, t) - given for t in texts)
+
+
+def gives(kind: AnswerType, question: str, text: str) -> bool:
+    """Whether the text gives the value asked for: for "how many X", a number of X; otherwise
+    any value of the type that the question does not already give."""
+    if kind is AnswerType.NUMBER and counted(question):
+        return counts(question, text)
+    return holds_answer(kind, question, [text])

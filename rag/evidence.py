@@ -10,6 +10,7 @@ import numpy as np
 from index.chunk import split_sentences
 from index.embed import Embedder
 from index.lexical import tokenize
+from rag.answertype import expected_type, gives
 from rag.guard import is_redirect_attempt
 from rag.types import Evidence, Hit
 
@@ -18,6 +19,7 @@ DENSE_WEIGHT = 0.6
 LEXICAL_WEIGHT = 0.4
 RANK_BONUS = 0.02
 PAIR_PENALTY = 0.03  # two sentences must match clearly better than one to be preferred
+TYPE_BONUS = 0.05  # for a sentence holding the kind of value asked for ("how many": a number)
 
 
 # A sentence that opens by pointing back ("The group has since denied ...") names its subject in
@@ -70,6 +72,7 @@ def select_evidence(
             candidates.append((hit, start, end, text, rank))
     if not candidates:
         return []
+    kind = expected_type(question)
     qvec = embedder.embed([question])[0] if question_vector is None else question_vector
     svecs = embedder.embed([c[3] for c in candidates])
     dense = svecs @ qvec
@@ -79,6 +82,8 @@ def select_evidence(
         score += RANK_BONUS * (len(hits) - rank) / max(len(hits), 1)
         if _is_pair(hit, start, end):
             score -= PAIR_PENALTY
+        if kind is not None and gives(kind, question, text):
+            score += TYPE_BONUS
         scored.append(Evidence(hit.passage, start, end, text, score))
     scored.sort(key=lambda e: -e.score)
     return scored

@@ -140,6 +140,8 @@ class Pipeline:
         scope = self.scope(standalone, articles)
         qvec = self.embedder.embed([standalone])[0]
         hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec, scope)
+        if is_comparative(standalone) and scope is None and not compare:
+            hits = retriever.per_article(standalone, hits, k, mode or self.settings.retrieval, qvec)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]

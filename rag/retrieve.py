@@ -12,6 +12,8 @@ from rag.abstain import years_in
 from rag.types import Hit, Passage
 
 RRF_K = 60
+COMPARED_ARTICLES = 2  # articles a comparison question gets evidence from ("do the two articles ...")
+PER_ARTICLE_K = 3  # passages searched in each of them
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -74,6 +76,24 @@ class Retriever:
         else:
             hits = self.hybrid(query, 2 * k, vector, doc_ids)
         return dedupe_overlaps(hits)[:k]
+
+    def per_article(
+        self, query: str, hits: list[Hit], k: int, mode: str = "hybrid", vector: np.ndarray | None = None
+    ) -> list[Hit]:
+        """The hits plus the best passages of each of the first COMPARED_ARTICLES articles in the
+        ranking, searched one article at a time: a question that compares articles needs each
+        article's best passage, which a search of the whole archive may rank below another
+        article's fifth."""
+        docs = list(dict.fromkeys(h.passage.doc_id for h in hits))
+        if len(docs) < COMPARED_ARTICLES:  # all k from one article: find the next article further down
+            deeper = self.search(query, 4 * k, mode, vector)
+            docs = list(dict.fromkeys(docs + [h.passage.doc_id for h in deeper]))
+        docs = docs[:COMPARED_ARTICLES]
+        merged = {h.passage.id: h for h in hits}
+        for doc in docs:
+            for h in self.search(query, PER_ARTICLE_K, mode, vector, {doc}):
+                merged.setdefault(h.passage.id, h)
+        return dedupe_overlaps(list(merged.values()))[: k + PER_ARTICLE_K * len(docs)]
 
 
 def fuse(rankings: list[list[Hit]], k: int) -> list[Hit]:

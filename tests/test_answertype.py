@@ -8,7 +8,7 @@ import pytest
 from index.chunk import chunk_article
 from index.parse import parse_text
 from rag.abstain import decide
-from rag.answertype import AnswerType, expected_type, holds_answer
+from rag.answertype import AnswerType, counted, expected_type, gives, holds_answer
 from rag.types import Evidence, Hit
 
 
@@ -78,3 +78,26 @@ def test_decide_abstains_when_the_best_evidence_lacks_the_value() -> None:
     assert not decide(question, evidence, hits, set(), typed=False).abstain
     evidence, hits = _evidence("Reuters spoke to ten commanders of Kataib Hezbollah about disarmament.")
     assert not decide(question, evidence, hits, set()).abstain
+
+
+@pytest.mark.parametrize(
+    ("question", "things"),
+    [
+        ("How many fighters do these groups have?", {"fighters"}),
+        ("How many Shiite armed groups make up the Islamic Resistance?", {"shiite", "armed", "groups"}),
+        ("The commanders came from how many major militias?", {"major", "militias"}),
+        ("How much time has Trump given Iran?", set()),
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, things: set[str]) -> None:
+    assert counted(question) == things
+
+
+def test_a_how_many_question_needs_a_number_of_the_thing_it_counts() -> None:
+    question = "How many fighters do these Iranian-backed groups have?"
+    assert gives(AnswerType.NUMBER, question, "About 10 Shiite armed groups command about 50,000 fighters.")
+    assert gives(AnswerType.NUMBER, question, "They have ten thousand experienced fighters.")
+    # A number of something else is no answer.
+    assert not gives(AnswerType.NUMBER, question, "Reuters was told by 10 senior commanders and Iraqi officials.")
+    # Without a counted thing any number will do.
+    assert gives(AnswerType.NUMBER, "How much enriched uranium is there?", "Iran holds 275 kg.")

@@ -295,3 +295,31 @@ def test_a_question_asking_for_a_value_the_evidence_lacks_abstains(pipeline: Pip
     aged = pipeline.ask("How old is US Defense Secretary Pete Hegseth, who told Prime Minister Sudani in a phone call?")
     assert aged.abstained and aged.mode == "abstained" and aged.contexts
     assert len(fake.history) == calls  # decided before any generation
+
+
+def test_a_comparison_gets_the_best_passages_of_each_article(pipeline: Pipeline) -> None:
+    retriever = pipeline.retriever()
+    question = "How do the two articles spell the surname of the Shiite politician who spoke to Reuters?"
+    one = [h for h in retriever.search(question, 10) if h.passage.doc_id == APRIL7][:2]
+    merged = retriever.per_article(question, one, 2)
+    ids = [h.passage.id for h in merged]
+    assert ids[:2] == [h.passage.id for h in one]  # what the whole-archive search found comes first
+    for doc in (APRIL7, APRIL8):  # the other article is looked up further down and searched too
+        assert [h.passage.id for h in retriever.search(question, 1, doc_ids={doc})][0] in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_a_value_question_prefers_the_sentence_that_holds_a_value(pipeline: Pipeline, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag import evidence
+
+    question = "How many fighters do these Iranian-backed groups have?"
+    hits = pipeline.retriever().search(question, 5)
+    bonus = evidence.TYPE_BONUS
+    typed = {e.text: e.score for e in evidence.select_evidence(question, hits, pipeline.embedder)}
+    monkeypatch.setattr(evidence, "TYPE_BONUS", 0.0)
+    plain = {e.text: e.score for e in evidence.select_evidence(question, hits, pipeline.embedder)}
+    gain = {text: typed[text] - plain[text] for text in typed}
+    assert all(g == pytest.approx(0.0) or g == pytest.approx(bonus) for g in gain.values())
+    with_number = [g for t, g in gain.items() if "50,000 fighters" in t]
+    assert with_number and all(g == pytest.approx(bonus) for g in with_number)
+    assert any(g == pytest.approx(0.0) for g in gain.values())  # no number, no bonus
