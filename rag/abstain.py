@@ -9,6 +9,7 @@ content words appear nowhere in the best passages (stemmed, spelling variants al
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache
 
@@ -91,7 +92,7 @@ def _near_any(term: str, words: set[str]) -> bool:
 
 
 def decide(
-    question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: set[str], typed: bool = True
+    question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: Container[str], typed: bool = True
 ) -> Decision:
     """Abstain when the evidence is weak, the question is about things the best passages never
     mention, names a year the archive never mentions, or asks for a date, number, age or sum of

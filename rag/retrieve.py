@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Container
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class Retriever:
         for row, p in enumerate(snapshot.passages):
             rows.setdefault(p.doc_id, []).append(row)
         self._rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
-        self.years = years_in([f"{a.body} {a.date or ''}" for a in snapshot.articles.values()])
+        self.years = ArchiveYears(snapshot)
 
     def dense(
         self, query: str, k: int, vector: np.ndarray | None = None, doc_ids: Collection[str] | None = None
@@ -94,6 +94,20 @@ class Retriever:
             for h in self.search(query, PER_ARTICLE_K, mode, vector, {doc}):
                 merged.setdefault(h.passage.id, h)
         return dedupe_overlaps(list(merged.values()))[: k + PER_ARTICLE_K * len(docs)]
+
+
+class ArchiveYears(Container[str]):
+    """The years the archive's articles mention, found on the first question that names a year
+    (scanning 100,000 passages' articles takes a second, which a cold start should not pay)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._years: set[str] | None = None
+
+    def __contains__(self, year: object) -> bool:
+        if self._years is None:
+            self._years = years_in([f"{a.body} {a.date or ''}" for a in self._snapshot.articles.values()])
+        return year in self._years
 
 
 def fuse(rankings: list[list[Hit]], k: int) -> list[Hit]:

@@ -137,3 +137,19 @@ def test_bad_files_are_skipped_with_reasons(settings: Settings, seeds_copy: Path
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
     assert "limit" in reasons["huge.txt"] and "UTF-8" in reasons["latin.txt"]
     assert report.articles == 3
+
+
+def test_a_store_counts_what_it_holds_after_every_write(tmp_path: Path) -> None:
+    from index.store import VectorStore
+    from rag.types import Passage
+
+    store = VectorStore.open("", tmp_path / "chroma", "counted")
+    passages = [Passage(f"p{i}", f"d{i % 2}", 0, 5, "hello", ((0, 5),)) for i in range(4)]
+    vectors = HashEmbedder().embed([f"text {i}" for i in range(4)])
+    assert store.count() == 0
+    store.add(passages[:3], vectors[:3])
+    assert store.count() == 3  # the count kept for queries follows the writes
+    store.add(passages[3:], vectors[3:])
+    assert store.count() == 4 and len(store.query(vectors[0], 10)) == 4
+    store.delete_docs(["d0"])
+    assert store.count() == 2 and {pid for pid, _ in store.query(vectors[1], 10)} == {"p1", "p3"}
