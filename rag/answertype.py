@@ -91,9 +91,12 @@ def values(kind: AnswerType, text: str) -> set[str]:
 
 
 _HOW_MANY = re.compile(
-    r"\bhow many ((?:[\w'-]+ ){0,3}?[\w'-]+?)(?= (?:do|does|did|are|were|is|was|have|has|had|make|made|will|would|can|could|in|of|on|from|among|said|died|were|came)\b|[?,.]|$)",
+    r"\bhow many ((?:[\w'-]+ ){0,3}?[\w'-]+?)"
+    r"(?= (?:do|does|did|are|were|is|was|have|has|had|make|made|will|would|can|could|in|of|on|from|among|said"
+    r"|died|came)\b|[?,.]|$)",
     re.I,
 )
+_A_NUMBER = re.compile(rf"\d[\d,.]*|{_NUMBER_WORDS}|few|several")
 COUNT_WINDOW = 4  # words between a number and the thing it counts ("about 10 Shiite armed groups")
 
 
@@ -110,7 +113,7 @@ def counts(question: str, text: str) -> bool:
     things = {_singular(w) for w in counted(question)}
     words = re.findall(r"[\w,.'-]+", text.lower())
     for i, w in enumerate(words):
-        if _VALUES[AnswerType.NUMBER].fullmatch(w.strip(",.")) or re.fullmatch(r"[\d,.]+", w):
+        if _A_NUMBER.fullmatch(w.strip(",.")):
             if any(_singular(x.strip(",.")) in things for x in words[i + 1 : i + 1 + COUNT_WINDOW]):
                 return True
     return False
