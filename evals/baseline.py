@@ -53,6 +53,26 @@ def llama_index_llm(generator: Generator, max_tokens: int) -> Any:
     return _Adapter()
 
 
+def text_from_records(passages: dict[str, Passage]) -> Any:
+    """A node postprocessor that puts each retrieved passage's text back: our Chroma collection
+    stores vectors and offsets but not the text (the generation's records hold it), so without
+    it the starter's LLM would see empty sources."""
+    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    class _FillText(BaseNodePostprocessor):
+        def _postprocess_nodes(
+            self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+        ) -> list[NodeWithScore]:
+            for n in nodes:
+                passage = passages.get(n.node.node_id)
+                if passage is not None:
+                    n.node.set_content(passage.text)
+            return nodes
+
+    return _FillText()
+
+
 class StarterBaseline:
     """`VectorStoreIndex.from_vector_store(...).as_query_engine()` as the llama-index starter tutorial does."""
 
@@ -64,8 +84,10 @@ class StarterBaseline:
         store = ChromaVectorStore(chroma_collection=snapshot.store.native())
         index = VectorStoreIndex.from_vector_store(store, embed_model=llama_index_embedding(embedder))
         self.retriever = index.as_retriever()
-        self.engine = index.as_query_engine(llm=llama_index_llm(generator, max_tokens))
         self._by_id = snapshot.passage_by_id()
+        self.engine = index.as_query_engine(
+            llm=llama_index_llm(generator, max_tokens), node_postprocessors=[text_from_records(self._by_id)]
+        )
 
     def search(self, question: str, k: int) -> list[Hit]:
         """The baseline's retrieval alone (its default similarity_top_k unless k is larger)."""

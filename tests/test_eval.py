@@ -109,3 +109,21 @@ def test_rag_eval_on_another_dataset(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r" / "eval.json").read_text())["n_questions"] == 1
+
+
+def test_the_starter_baseline_sees_the_passage_text(settings) -> None:  # type: ignore[no-untyped-def]
+    # Our Chroma collection holds vectors and offsets, not text: the baseline must not answer from
+    # empty sources (it did, and scored 0.01 instead of 0.23).
+    from evals.baseline import StarterBaseline
+    from index.build import build_index
+    from index.embed import HashEmbedder
+    from index.snapshot import Snapshot
+    from rag.llm import FakeGenerator
+
+    build_index(settings, HashEmbedder())
+    fake = FakeGenerator()
+    baseline = StarterBaseline(Snapshot.open(settings), HashEmbedder(), fake, 40)
+    answer = baseline.ask("How many fighters do the groups in the Islamic Resistance command?")
+    prompt = fake.history[-1][-1]["content"]
+    assert answer.contexts and all(h.passage.text in prompt for h in answer.contexts)
+    assert "50,000 fighters" in prompt
