@@ -26,12 +26,11 @@ if TYPE_CHECKING:
 CONFIGS = ("ours", "dense", "bm25", "extractive", "baseline")
 RETRIEVAL_DEPTH = 10
 # The CI gate on the fast subset with the real models (measured there: accuracy 0.95, correct
-# abstention 0.50 of 10, false abstention 0.00, citation hit 1.00): a change that lowers these
-# fails CI. Correct abstention was 0.60 before the thresholds were loosened to cut false
-# abstention on the held-out set (rag/abstain.py); the gate sits one question below it.
+# abstention 0.80 of 10 since the answer-type check, false abstention 0.00, citation hit 1.00): a
+# change that lowers these fails CI. Each gate sits one or two questions below what was measured.
 THRESHOLDS = {
-    "accuracy": (">=", 0.80),
-    "correct_abstention": (">=", 0.40),
+    "accuracy": (">=", 0.85),
+    "correct_abstention": (">=", 0.70),
     "false_abstention": ("<=", 0.10),
     "citation_hit": (">=", 0.90),
 }
