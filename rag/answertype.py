@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from index.lexical import tokenize
+
 
 class AnswerType(Enum):
     DATE = "a date or time"
@@ -110,17 +112,12 @@ def counted(question: str) -> set[str]:
 def counts(question: str, text: str) -> bool:
     """Whether the text gives a number of the thing a "how many" question counts: a number
     followed within COUNT_WINDOW words by one of its words ("six local commanders")."""
-    things = {_singular(w) for w in counted(question)}
+    things = set(tokenize(" ".join(counted(question))))
     words = re.findall(r"[\w,.'-]+", text.lower())
     for i, w in enumerate(words):
-        if _A_NUMBER.fullmatch(w.strip(",.")):
-            if any(_singular(x.strip(",.")) in things for x in words[i + 1 : i + 1 + COUNT_WINDOW]):
-                return True
+        if _A_NUMBER.fullmatch(w.strip(",.")) and things & set(tokenize(" ".join(words[i + 1 : i + 1 + COUNT_WINDOW]))):
+            return True
     return False
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def holds_answer(kind: AnswerType, question: str, texts: list[str]) -> bool:

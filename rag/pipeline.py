@@ -140,14 +140,13 @@ class Pipeline:
         scope = self.scope(standalone, articles)
         qvec = self.embedder.embed([standalone])[0]
         hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec, scope)
-        if is_comparative(standalone) and scope is None and not compare:
+        comparative = is_comparative(standalone)
+        if comparative and scope is None and not compare:
             hits = retriever.per_article(standalone, hits, k, mode or self.settings.retrieval, qvec)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        decision = decide(
-            without_article_names(standalone, articles), evidence, hits, retriever.years, not is_comparative(standalone)
-        )
+        decision = decide(without_article_names(standalone, articles), evidence, hits, retriever.years, not comparative)
         base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
@@ -161,7 +160,7 @@ class Pipeline:
         # Lead with the evidence every part of the question needs: the best sentence of each
         # article for a comparison, the best sentence for each part of a two-part question.
         parts = question_parts(standalone)
-        if is_comparative(standalone):
+        if comparative:
             leads = best_per_article(evidence)
         elif len(parts) > 1:
             leads = [select_evidence(part, hits, self.sentence_embedder)[0] for part in parts]

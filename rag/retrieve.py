@@ -93,7 +93,7 @@ class Retriever:
         for doc in docs:
             for h in self.search(query, PER_ARTICLE_K, mode, vector, {doc}):
                 merged.setdefault(h.passage.id, h)
-        return dedupe_overlaps(list(merged.values()))[: k + PER_ARTICLE_K * len(docs)]
+        return dedupe_overlaps(list(merged.values()))
 
 
 class ArchiveYears(Container[str]):
