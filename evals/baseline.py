@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from index.embed import Embedder
+from index.records import PassageTable
 from index.snapshot import Snapshot
 from rag.llm import Generator
 from rag.types import Answer, Hit, Passage
@@ -53,7 +54,7 @@ def llama_index_llm(generator: Generator, max_tokens: int) -> Any:
     return _Adapter()
 
 
-def text_from_records(passages: dict[str, Passage]) -> Any:
+def text_from_records(passages: PassageTable) -> Any:
     """A node postprocessor that puts each retrieved passage's text back: our Chroma collection
     stores vectors and offsets but not the text (the generation's records hold it), so without
     it the starter's LLM would see empty sources."""
@@ -84,9 +85,8 @@ class StarterBaseline:
         store = ChromaVectorStore(chroma_collection=snapshot.store.native())
         index = VectorStoreIndex.from_vector_store(store, embed_model=llama_index_embedding(embedder))
         self.retriever = index.as_retriever()
-        self._by_id = snapshot.passage_by_id()
         self.engine = index.as_query_engine(
-            llm=llama_index_llm(generator, max_tokens), node_postprocessors=[text_from_records(self._by_id)]
+            llm=llama_index_llm(generator, max_tokens), node_postprocessors=[text_from_records(snapshot.passages)]
         )
 
     def search(self, question: str, k: int) -> list[Hit]:
@@ -113,5 +113,5 @@ class StarterBaseline:
 
     def _hit(self, node: Any) -> Hit:
         pid = node.node.node_id
-        passage = self._by_id.get(pid) or Passage(pid, "?", 0, 0, node.node.get_content(), ())
+        passage = self.snapshot.passages.get(pid) or Passage(pid, "?", 0, 0, node.node.get_content(), ())
         return Hit(passage, float(node.score or 0.0), ("dense",))

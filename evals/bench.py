@@ -32,7 +32,6 @@ RAW_SAMPLE = 5_000
 BASELINE_MAX = 20_000
 # Peak RSS is the kernel's VmHWM of the process. ru_maxrss is not used: Linux carries it across
 # exec(), so a child started by a big parent would report the parent's peak.
-_CHILD_HWM = "[int(x.split()[1]) / 1024 for x in open('/proc/self/status') if x.startswith('VmHWM:')][0]"
 
 
 def passages_per_article(settings: Settings, tmp: Path) -> float:
@@ -149,13 +148,25 @@ def _baseline(folder: Path, embedder: MiniLMEmbedder, qs: list[str], path: Path,
     return out
 
 
+# The child: the console script's own code path (`rag.cli.run`, which ends `ask` with os._exit), with
+# its exit wrapped to report the process's own peak memory first (a fork inherits the parent's
+# high-water mark in getrusage, so the parent cannot measure it).
+_COLD_CHILD = """
+import json, os, sys
+from rag import cli
+def _exit(code, _real=os._exit):
+    hwm = [int(x.split()[1]) / 1024 for x in open("/proc/self/status") if x.startswith("VmHWM:")][0]
+    sys.stderr.write(json.dumps({"rss_mb": hwm}) + "\\n")
+    sys.stderr.flush()
+    _real(code)
+os._exit = _exit
+sys.argv = ["rag", "ask", "--json", sys.argv[1]]
+cli.run()
+"""
+
+
 def _cold_ask(settings: Settings) -> dict[str, float]:
-    """`rag ask` from process start to answer, and that process's peak memory."""
-    code = (
-        "import sys, time, json; t=time.perf_counter(); from rag.cli import main; "
-        "sys.argv=['rag','ask','--json',sys.argv[1]];\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps({'cold': time.perf_counter()-t, 'rss_mb': " + _CHILD_HWM + "}))"
-    )
+    """`rag ask` from process start to exit, and its peak memory."""
     env = {
         **os.environ,
         "RAG_DATA_DIR": str(settings.data_dir),
@@ -165,14 +176,15 @@ def _cold_ask(settings: Settings) -> dict[str, float]:
     }
     t = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", code, ASK_QUESTION], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", _COLD_CHILD, ASK_QUESTION], capture_output=True, text=True, env=env, timeout=300
     )
     wall = time.perf_counter() - t
     try:
-        data = json.loads(out.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        json.loads(out.stdout.strip().splitlines()[-1])
+        rss = json.loads(out.stderr.strip().splitlines()[-1])["rss_mb"]
+    except (ValueError, IndexError, KeyError):
         raise RagError(f"cold `rag ask` failed: {out.stderr.strip().splitlines()[-1:]}") from None
-    return {"ask_cold_s": wall, "ask_peak_rss_mb": data["rss_mb"]}
+    return {"ask_cold_s": wall, "ask_peak_rss_mb": rss}
 
 
 def answer_latency(settings: Settings, embedder: MiniLMEmbedder, n: int = 20) -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.errors import IndexCorruptError, IndexMissingError
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: passage records as columns (passages.json)
 _GEN = re.compile(r"^gen-(\d{6})$")
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from index.build import open_store
 from index.layout import Layout, read_manifest
 from index.lexical import LexicalIndex
-from index.records import load_records
+from index.records import PassageTable, load_records
 from index.store import VectorStore
 from rag.errors import IndexCorruptError
 from rag.settings import Settings
-from rag.types import Article, Passage
+from rag.types import Article
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Snapshot:
     generation: Path
     manifest: dict
     articles: dict[str, Article]
-    passages: list[Passage]
+    passages: PassageTable
     store: VectorStore
     lexical: LexicalIndex
 
@@ -52,7 +52,3 @@ class Snapshot:
         """Name of the served generation (cheap: reads one small file), to notice rebuilds."""
         gen = Layout(settings.data_dir).current()
         return gen.name if gen else None
-
-    def passage_by_id(self) -> dict[str, Passage]:
-        """Passages keyed by id."""
-        return {p.id: p for p in self.passages}

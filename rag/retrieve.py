@@ -23,11 +23,7 @@ class Retriever:
     def __init__(self, snapshot: Snapshot, embedder: Embedder) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
-        self._by_id = snapshot.passage_by_id()
-        rows: dict[str, list[int]] = {}
-        for row, p in enumerate(snapshot.passages):
-            rows.setdefault(p.doc_id, []).append(row)
-        self._rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+        self._rows = snapshot.passages.rows_by_doc()
         self.years = ArchiveYears(snapshot)
 
     def dense(
@@ -35,11 +31,8 @@ class Retriever:
     ) -> list[Hit]:
         """Nearest passages by cosine similarity of MiniLM vectors (of the given articles only)."""
         vec = self.embedder.embed([query])[0] if vector is None else vector
-        return [
-            Hit(self._by_id[pid], score, ("dense",))
-            for pid, score in self.snapshot.store.query(vec, k, doc_ids)
-            if pid in self._by_id
-        ]
+        found = ((self.snapshot.passages.get(pid), score) for pid, score in self.snapshot.store.query(vec, k, doc_ids))
+        return [Hit(p, score, ("dense",)) for p, score in found if p is not None]
 
     def bm25(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[Hit]:
         """Best passages by BM25 (of the given articles only)."""

@@ -113,7 +113,7 @@ def test_missing_and_corrupt_index(settings: Settings) -> None:
         Snapshot.open(settings)
     build_index(settings, HashEmbedder())
     gen = Layout(settings.data_dir).require_current()
-    (gen / "passages.jsonl").write_text("{not json")
+    (gen / "passages.json").write_text("{not json")
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         Snapshot.open(settings)
     (settings.data_dir / "CURRENT").write_text("garbage")
@@ -153,3 +153,31 @@ def test_a_store_counts_what_it_holds_after_every_write(tmp_path: Path) -> None:
     assert store.count() == 4 and len(store.query(vectors[0], 10)) == 4
     store.delete_docs(["d0"])
     assert store.count() == 2 and {pid for pid, _ in store.query(vectors[1], 10)} == {"p1", "p3"}
+
+
+def test_passage_records_read_back_as_the_passages_that_were_written(settings: Settings, tmp_path: Path) -> None:
+    import json
+
+    from index.chunk import chunk_article
+    from index.records import load_records, save_records
+
+    build_index(settings, HashEmbedder())
+    snap = Snapshot.open(settings)
+    articles = list(snap.articles.values())
+    written = [p for a in articles for p in chunk_article(a, settings.chunk_size, settings.chunk_overlap)]
+    save_records(tmp_path, articles, written)
+    _, table = load_records(tmp_path)
+    assert list(table) == written and len(table) == len(written) > 1
+    last = written[-1]
+    assert table[-1] == last and table.get(last.id) == last and table.row_of(last.id) == len(written) - 1
+    assert table.get("no-such-passage") is None and table[1:3] == written[1:3]
+    rows = table.rows_by_doc()
+    assert {d: [table[int(r)].id for r in rs] for d, rs in rows.items()} == {
+        a.doc_id: [p.id for p in written if p.doc_id == a.doc_id] for a in articles
+    }
+    # An offset past its article's end is damage, not a passage.
+    columns = json.loads((tmp_path / "passages.json").read_text())
+    columns["end"][0] = 10**9
+    (tmp_path / "passages.json").write_text(json.dumps(columns))
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        load_records(tmp_path)

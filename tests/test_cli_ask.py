@@ -77,3 +77,24 @@ def test_unreachable_llm_server_still_shows_passages(indexed: Path, backend: str
     assert result.exit_code == 4
     assert "50,000 fighters" in result.stdout
     assert "notice: LLM server" in result.stderr and "unreachable" in result.stderr
+
+
+def test_console_script_ends_ask_at_once_with_its_output_and_status(indexed: Path) -> None:
+    """`rag` (rag.cli:run) skips interpreter teardown after `ask`; nothing printed or returned is lost."""
+    import subprocess
+    import sys
+
+    def console(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "rag.cli", "--embedder", "fake", "--data-dir", str(indexed / "d"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, input="")
+
+    ok = console("ask", "--llm", "fake", "--json", FIGHTERS)
+    assert ok.returncode == 0 and "50,000" in json.loads(ok.stdout)["answer"]
+    many = console("ask", "--llm", "fake", "--jsonl", "-")  # empty input: no lines, still exits cleanly
+    assert many.returncode == 0 and many.stdout == ""
+    empty = console("ask", "--llm", "fake", "  ")
+    assert empty.returncode == 1 and empty.stderr.strip().startswith("Error: BadQuestionError")
+    usage = console("ask")  # a usage error keeps click's exit status 2 and message
+    assert usage.returncode == 2 and "QUESTION" in usage.stderr
+    status = console("index", "-q")  # other commands exit the ordinary way
+    assert status.returncode == 0

@@ -219,20 +219,21 @@ def truncate_mid_line(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def drop_last_line(path: Path) -> None:
-    lines = path.read_text().splitlines(keepends=True)
-    path.write_text("".join(lines[:-1]))
+def drop_last_id(path: Path) -> None:
+    columns = json.loads(path.read_text())
+    columns["ids"].pop()
+    path.write_text(json.dumps(columns))
 
 
 CORRUPTIONS: dict[str, Callable[[Settings], object]] = {
     "chroma files deleted": lambda s: shutil.rmtree(current(s) / "chroma"),
-    "manifest garbled": lambda s: (current(s) / "manifest.json").write_text('{"version": 1, "signat'),
+    "manifest garbled": lambda s: (current(s) / "manifest.json").write_text('{"version": 2, "signat'),
     "manifest deleted": lambda s: (current(s) / "manifest.json").unlink(),
     "CURRENT garbled": lambda s: (s.data_dir / "CURRENT").write_text("gen-00\x00garbage\n"),
     "CURRENT not UTF-8": lambda s: (s.data_dir / "CURRENT").write_bytes(b"\xff\xfegen-000001"),
     "CURRENT points nowhere": lambda s: (s.data_dir / "CURRENT").write_text("gen-999999\n"),
-    "passages truncated mid-line": lambda s: truncate_mid_line(current(s) / "passages.jsonl"),
-    "passages missing a line": lambda s: drop_last_line(current(s) / "passages.jsonl"),
+    "passages truncated": lambda s: truncate_mid_line(current(s) / "passages.json"),
+    "passages missing a row": lambda s: drop_last_id(current(s) / "passages.json"),
     "articles garbled": lambda s: (current(s) / "articles.jsonl").write_text("[1, 2]\n"),
     "bm25 deleted": lambda s: shutil.rmtree(current(s) / "bm25"),
 }
@@ -274,7 +275,7 @@ def test_missing_index_says_how_to_build_it(settings: Settings) -> None:
 
 def test_server_over_a_damaged_index_answers_503_until_rebuilt(settings: Settings) -> None:
     build_index(settings, HashEmbedder())
-    CORRUPTIONS["passages truncated mid-line"](settings)
+    CORRUPTIONS["passages truncated"](settings)
     app = create_server(settings, lambda s: Pipeline(s, generator=FakeGenerator(default=REPLY)))
     with BackgroundServer(app) as server:
         for _ in range(3):
