@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.spelling import near
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     """a an and are as at be been being but by did do does for from had has have he her his how i if in
@@ -37,6 +39,7 @@ class LexicalIndex:
     def __init__(self, retriever: object | None, size: int) -> None:
         self._retriever = retriever
         self.size = size
+        self._by_initial: dict[str, list[str]] | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
@@ -71,6 +74,16 @@ class LexicalIndex:
     def known(self, token: str) -> bool:
         """Whether a token (as produced by tokenize) occurs anywhere in the archive."""
         return self._retriever is not None and token in self._retriever.vocab_dict  # type: ignore[attr-defined]
+
+    def known_variant(self, token: str) -> bool:
+        """Whether the archive uses a one-letter variant of the token (Khamenei / Khameinei)."""
+        if self._retriever is None:
+            return False
+        if self._by_initial is None:
+            self._by_initial = {}
+            for word in self._retriever.vocab_dict:  # type: ignore[attr-defined]
+                self._by_initial.setdefault(word[:1], []).append(word)
+        return any(near(token, w) for w in self._by_initial.get(token[:1], ()))
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, BM25 score) of the best k rows with a positive score (among `rows` when given)."""

@@ -9,9 +9,9 @@ content words appear nowhere in the best passages (stemmed, spelling variants al
 from __future__ import annotations
 
 import re
-from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 from index.lexical import tokenize
 from rag.answertype import expected_type, gives
@@ -43,6 +43,21 @@ GENERIC = frozenset(
     actually really real exactly roughly ever now just still already currently""".split()
 )
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+# A capitalised word that does not start a sentence: a name (Basra, Hegseth, Champions League).
+_NAME = re.compile(r"(?<![.?!:;\"“]\s)(?<!^)(?<![\w'’-])[A-Z][\w'’]*(?:-[A-Z][\w'’]*)*")
+MIN_NAME_LENGTH = 4  # shorter capitals are mostly abbreviations (PM, KH, US) the text spells out
+
+
+class Archive(Protocol):
+    """What the whole archive mentions, not only the passages retrieved for one question."""
+
+    def has_year(self, year: str) -> bool:
+        """Whether any article mentions this four-digit year."""
+        ...
+
+    def has_word(self, token: str) -> bool:
+        """Whether any article uses this token (as `tokenize` writes it), or a one-letter variant of it."""
+        ...
 
 
 @cache
@@ -67,6 +82,7 @@ class Decision:
     reason: str
     best_score: float
     uncovered: tuple[str, ...]
+    unknown: tuple[str, ...] = ()  # years and names that no article mentions
 
 
 def subject_terms(question: str) -> list[str]:
@@ -91,20 +107,32 @@ def _near_any(term: str, words: set[str]) -> bool:
     return not term.isdigit() and any(near(term, w) for w in words)
 
 
-def decide(
-    question: str, evidence: list[Evidence], hits: list[Hit], archive_text_years: Container[str], typed: bool = True
-) -> Decision:
+def names_in(question: str) -> list[str]:
+    """Tokens of the names a question uses (capitalised words not starting a sentence), with
+    apostrophes dropped so that Kata'ib is kataib and Iran's is iran."""
+    tokens = (
+        t
+        for m in _NAME.finditer(question)
+        for t in tokenize(m.group().replace("'", "").replace("’", ""))
+        if len(t) >= MIN_NAME_LENGTH and not t.isdigit()
+    )
+    return list(dict.fromkeys(t for t in tokens if stem(t) not in _generic_stems()))
+
+
+def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive: Archive, typed: bool = True) -> Decision:
     """Abstain when the evidence is weak, the question is about things the best passages never
-    mention, names a year the archive never mentions, or asks for a date, number, age or sum of
-    money that the best evidence does not hold (`typed`; off for comparisons, whose evidence is
-    one sentence per article rather than the best sentences)."""
+    mention, names a year or a name the archive never mentions, or asks for a date, number, age or
+    sum of money that the best evidence does not hold (`typed`; off for comparisons, whose
+    evidence is one sentence per article rather than the best sentences)."""
     best = evidence[0].score if evidence else 0.0
     uncovered = uncovered_terms(question, hits)
     if not evidence:
         return Decision(True, "nothing retrieved", best, tuple(uncovered))
-    missing_years = [y for y in _YEAR.findall(question) if y not in archive_text_years]
-    if missing_years:
-        return Decision(True, f"the archive never mentions {', '.join(missing_years)}", best, tuple(uncovered))
+    unknown = [y for y in _YEAR.findall(question) if not archive.has_year(y)]
+    unknown += [n for n in names_in(question) if not archive.has_word(n)]
+    if unknown:
+        reason = f"the archive never mentions {', '.join(unknown)}"
+        return Decision(True, reason, best, tuple(uncovered), tuple(unknown))
     if best < MIN_EVIDENCE_SCORE:
         return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
     kind = expected_type(question) if typed else None

@@ -30,6 +30,7 @@ from rag.errors import LLMUnavailableError
 from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
+from rag.namings import asks_spelling, name_forms, render_forms
 from rag.prompt import answer_messages
 from rag.retrieve import Retriever
 from rag.settings import Settings
@@ -146,11 +147,21 @@ class Pipeline:
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        decision = decide(without_article_names(standalone, articles), evidence, hits, retriever.years, not comparative)
+        decision = decide(
+            without_article_names(standalone, articles), evidence, hits, retriever.archive, not comparative
+        )
         base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
             yield Final(self._compare(standalone, deep, retriever, timings, t0, base))
+            return
+        forms = name_forms(standalone, evidence) if asks_spelling(standalone) and not decision.unknown else None
+        if forms is not None:
+            # "How do the two articles spell ...?": the sentences that write the name answer it,
+            # even when they match the rest of the question too weakly to pass the abstention.
+            answer_text, citations = render_forms(forms, articles)
+            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
+            yield Final(replace(base, text=answer_text, citations=citations, mode="spelling"))
             return
         if decision.abstain:
             timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)

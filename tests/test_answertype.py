@@ -7,7 +7,7 @@ import pytest
 
 from index.chunk import chunk_article
 from index.parse import parse_text
-from rag.abstain import decide
+from rag.abstain import decide, names_in
 from rag.answertype import AnswerType, counted, expected_type, gives, holds_answer
 from rag.types import Evidence, Hit
 
@@ -62,6 +62,22 @@ def test_whether_evidence_holds_the_value_asked_for(question: str, texts: list[s
     assert holds_answer(kind, question, texts) is held
 
 
+class WordsArchive:
+    """A fake archive that mentions exactly the given tokens and every year."""
+
+    def __init__(self, words: set[str] | None = None) -> None:
+        self.words = words
+
+    def has_year(self, year: str) -> bool:
+        return True
+
+    def has_word(self, token: str) -> bool:
+        return self.words is None or token in self.words
+
+
+KNOWS_ALL = WordsArchive()
+
+
 def _evidence(text: str) -> tuple[list[Evidence], list[Hit]]:
     article = parse_text("Militias weigh disarmament\nApril 8, 2025\n" + text, "a")
     passage = chunk_article(article, 2000, 0)[0]
@@ -72,12 +88,12 @@ def _evidence(text: str) -> tuple[list[Evidence], list[Hit]]:
 def test_decide_abstains_when_the_best_evidence_lacks_the_value() -> None:
     evidence, hits = _evidence("Reuters spoke to commanders of Kataib Hezbollah about disarmament.")
     question = "How many commanders of Kataib Hezbollah spoke to Reuters about disarmament?"
-    decision = decide(question, evidence, hits, set())
+    decision = decide(question, evidence, hits, KNOWS_ALL)
     assert decision.abstain and "number" in decision.reason
     # A comparison's evidence is one sentence per article, not the best sentences: not checked.
-    assert not decide(question, evidence, hits, set(), typed=False).abstain
+    assert not decide(question, evidence, hits, KNOWS_ALL, typed=False).abstain
     evidence, hits = _evidence("Reuters spoke to ten commanders of Kataib Hezbollah about disarmament.")
-    assert not decide(question, evidence, hits, set()).abstain
+    assert not decide(question, evidence, hits, KNOWS_ALL).abstain
 
 
 @pytest.mark.parametrize(
@@ -101,3 +117,26 @@ def test_a_how_many_question_needs_a_number_of_the_thing_it_counts() -> None:
     assert not gives(AnswerType.NUMBER, question, "Reuters was told by 10 senior commanders and Iraqi officials.")
     # Without a counted thing any number will do.
     assert gives(AnswerType.NUMBER, "How much enriched uranium is there?", "Iran holds 275 kg.")
+
+
+@pytest.mark.parametrize(
+    "question, names",
+    [
+        ("Which militias evacuated their headquarters in Basra, and when?", ["basra"]),
+        ("What did a Kata'ib Hezbollah commander say Trump was ready to do?", ["kataib", "hezbollah", "trump"]),
+        ("What title does the April 8 piece give Khameinei's Guards?", ["april", "khameinei", "guard"]),
+        ("How does the PM plan it, per his KH adviser? Paste the answer. Explain it.", []),
+        ("Did the US-Iran talks start?", ["iran"]),
+    ],
+)
+def test_names_are_capitalised_words_that_do_not_start_a_sentence(question: str, names: list[str]) -> None:
+    assert names_in(question) == names
+
+
+def test_decide_abstains_on_a_name_the_archive_never_mentions() -> None:
+    evidence, hits = _evidence("The militias evacuated their headquarters in Mosul and Anbar in March.")
+    archive = WordsArchive({"mosul", "anbar", "march"})
+    question = "Which militias evacuated their headquarters in Basra?"
+    decision = decide(question, evidence, hits, archive)
+    assert decision.abstain and "never mentions basra" in decision.reason
+    assert not decide("Which militias evacuated their headquarters in Mosul?", evidence, hits, archive).abstain

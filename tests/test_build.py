@@ -181,3 +181,15 @@ def test_passage_records_read_back_as_the_passages_that_were_written(settings: S
     (tmp_path / "passages.json").write_text(json.dumps(columns))
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         load_records(tmp_path)
+
+
+def test_the_archive_knows_its_names_years_and_dated_months(settings: Settings) -> None:
+    from rag.retrieve import ArchiveWords
+
+    build_index(settings, HashEmbedder())
+    archive = ArchiveWords(Snapshot.open(settings))
+    assert archive.has_word("sudani") and archive.has_word("hezbollah") and archive.has_word("reuters")
+    assert archive.has_word("sudany")  # a one-letter misspelling of a name the archive uses
+    assert archive.has_word("april")  # from the articles' dates, not their text
+    assert not archive.has_word("basra") and not archive.has_word("champion")
+    assert archive.has_year("2025") and not archive.has_year("1998")
