@@ -182,7 +182,7 @@ def _cold_ask(settings: Settings) -> dict[str, float]:
     try:
         json.loads(out.stdout.strip().splitlines()[-1])
         rss = json.loads(out.stderr.strip().splitlines()[-1])["rss_mb"]
-    except (ValueError, IndexError, KeyError):
+    except (ValueError, IndexError, KeyError, TypeError):
         raise RagError(f"cold `rag ask` failed: {out.stderr.strip().splitlines()[-1:]}") from None
     return {"ask_cold_s": wall, "ask_peak_rss_mb": rss}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.records import OLD_PASSAGES_FILE, upgrade_records
 from rag.errors import IndexCorruptError, IndexMissingError
 
 MANIFEST_VERSION = 2  # 2: passage records as columns (passages.json)
@@ -96,11 +97,31 @@ def read_manifest(gen: Path) -> dict[str, Any]:
         raise IndexCorruptError(
             f"cannot read {gen / 'manifest.json'} ({exc}); rebuild with `rag index --rebuild`"
         ) from None
+    if isinstance(data, dict) and data.get("version") == 1 and (gen / OLD_PASSAGES_FILE).is_file():
+        data = _upgrade(gen, data)
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION or "articles" not in data:
         raise IndexCorruptError(
             f"{gen / 'manifest.json'} is from another version or damaged; rebuild with `rag index --rebuild`"
         )
     return data
+
+
+def _upgrade(gen: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 generation brought to format 2 in place: passage records as columns, then the
+    manifest (renamed into place last, so an interrupted upgrade is redone on the next read)."""
+    manifest = {**manifest, "version": MANIFEST_VERSION}
+    try:
+        upgrade_records(gen)
+        tmp = gen / f".manifest.json.{os.getpid()}.tmp"
+        write_json(tmp, manifest)
+        os.replace(tmp, gen / "manifest.json")
+        (gen / OLD_PASSAGES_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        raise IndexCorruptError(
+            f"{gen} is in an older index format and cannot be upgraded ({type(exc).__name__}); "
+            "rebuild with `rag index --rebuild`"
+        ) from None
+    return manifest
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from rag.spelling import near
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+VARIANT_MIN_LENGTH = 6  # rag.spelling.near only matches words this long
 STOPWORDS = frozenset(
     """a an and are as at be been being but by did do does for from had has have he her his how i if in
     into is it its me my of on or our she so than that the their them then there these they this those
@@ -77,12 +78,14 @@ class LexicalIndex:
 
     def known_variant(self, token: str) -> bool:
         """Whether the archive uses a one-letter variant of the token (Khamenei / Khameinei)."""
-        if self._retriever is None:
+        if self._retriever is None or len(token) < VARIANT_MIN_LENGTH:
             return False
-        if self._by_initial is None:
-            self._by_initial = {}
+        if self._by_initial is None:  # built whole, then published: other threads see all or none
+            by_initial: dict[str, list[str]] = {}
             for word in self._retriever.vocab_dict:  # type: ignore[attr-defined]
-                self._by_initial.setdefault(word[:1], []).append(word)
+                if len(word) >= VARIANT_MIN_LENGTH:
+                    by_initial.setdefault(word[:1], []).append(word)
+            self._by_initial = by_initial
         return any(near(token, w) for w in self._by_initial.get(token[:1], ()))
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -22,6 +22,7 @@ from rag.types import Article, Passage
 
 PASSAGES_FILE = "passages.json"
 ARTICLES_FILE = "articles.jsonl"
+OLD_PASSAGES_FILE = "passages.jsonl"  # index format 1: one JSON line per passage
 
 
 class PassageTable(Sequence[Passage]):
@@ -129,11 +130,14 @@ class PassageTable(Sequence[Passage]):
         """Columns read back, checked against each other and the articles (ValueError when they disagree)."""
         if not isinstance(data, dict):
             raise ValueError("passage records are not an object")
-        docs, ids = list(data["docs"]), list(data["ids"])
-        doc, start, end, first = (
-            np.asarray(data[k], dtype=np.int64) for k in ("doc", "start", "end", "first_sentence")
+        docs, ids = data["docs"], data["ids"]
+        if not all(isinstance(x, list) and all(isinstance(v, str) for v in x) for x in (docs, ids)):
+            raise ValueError("passage and article ids are not strings")
+        if len(set(ids)) != len(ids) or len(set(docs)) != len(docs):
+            raise ValueError("passage or article ids repeat")
+        doc, start, end, first, sentences = (
+            _int_column(data[k]) for k in ("doc", "start", "end", "first_sentence", "sentences")
         )
-        sentences = np.asarray(data["sentences"], dtype=np.int64)
         n = len(ids)
         if not (doc.shape == start.shape == end.shape == (n,) and first.shape == (n + 1,)) or sentences.size % 2:
             raise ValueError("passage columns differ in length")
@@ -150,7 +154,21 @@ class PassageTable(Sequence[Passage]):
             or (np.diff(first) < 0).any()
         ):
             raise ValueError("passage offsets fall outside their articles")
+        owner = np.repeat(np.arange(n), np.diff(first))  # the passage of each sentence
+        if len(sentences) and (
+            (sentences[:, 0] < start[owner]).any()
+            or (sentences[:, 1] > end[owner]).any()
+            or (sentences[:, 1] < sentences[:, 0]).any()
+        ):
+            raise ValueError("sentence offsets fall outside their passages")
         return cls(articles, docs, ids, doc, start, end, first, sentences)
+
+
+def _int_column(values: object) -> np.ndarray:
+    """A list of integers as an int64 array (ValueError for anything else: floats, strings, nesting)."""
+    if not isinstance(values, list) or not all(type(v) is int for v in values):
+        raise ValueError("a passage column holds something other than integers")
+    return np.asarray(values, dtype=np.int64)
 
 
 def write_jsonl(path: Path, rows: Iterable[object]) -> None:
@@ -185,8 +203,36 @@ def load_records(gen: Path) -> tuple[dict[str, Article], PassageTable]:
                 articles[a.doc_id] = a
         with open(gen / PASSAGES_FILE, encoding="utf-8") as fh:
             passages = PassageTable.from_json(articles, json.load(fh))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise IndexCorruptError(
             f"index records in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
         ) from None
     return articles, passages
+
+
+def upgrade_records(gen: Path) -> None:
+    """Rewrite a format-1 generation's passage lines as columns (no re-embedding: the vectors and
+    BM25 rows are unchanged), written beside it and then renamed into place."""
+    try:
+        articles = {}
+        with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
+            for line in fh:
+                a = Article(**json.loads(line))
+                articles[a.doc_id] = a
+        passages = []
+        with open(gen / OLD_PASSAGES_FILE, encoding="utf-8") as fh:
+            for line in fh:
+                pid, doc_id, start, end, sents = json.loads(line)
+                body = articles[doc_id].body
+                passages.append(Passage(pid, doc_id, start, end, body[start:end], tuple((s, e) for s, e in sents)))
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        raise IndexCorruptError(
+            f"index records in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
+        ) from None
+    table = PassageTable.from_passages(articles, passages)
+    tmp = gen / f".{PASSAGES_FILE}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(table.to_json(), fh, ensure_ascii=False, separators=(",", ":"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, gen / PASSAGES_FILE)

@@ -245,6 +245,8 @@ def bench_cmd(settings: Settings, sizes: str, queries: int, baseline_max: int, o
 
 def run() -> None:
     """The `rag` console script: `main`, ending a read-only command without interpreter teardown."""
+    global _invoked
+    _invoked = None
     try:
         main()
     except SystemExit as exc:
@@ -253,11 +255,12 @@ def run() -> None:
         code = exc.code or 0
     else:  # pragma: no cover - click always exits
         code = 0
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a full disk or a closed pipe: the output did not all get out
+            code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,12 +13,16 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import tokenize
-from rag.abstain import stem, subject_terms
+from rag.abstain import names_in, stem, subject_terms
 from rag.corroborate import article_label, citation_for
 from rag.spelling import fold, near
 from rag.types import Article, Citation, Evidence
 
-_ASKS_SPELLING = re.compile(r"\b(spell\w*|spelt|written|writes?|rendered|renders?)\b", re.I)
+_SPELL = re.compile(r"\b(spell(?!\s+out\b)\w*|spelt)\b", re.I)
+_WRITE = re.compile(r"\b(written|writes?|rendered|renders?)\b", re.I)
+_NAME_WORD = re.compile(r"\b(name|names|surname|surnames|spelling)\b", re.I)
+_SAME = re.compile(r"\b(same|alike|identical(ly)?)\b", re.I)
+_INFLECTIONS = ("s", "i", "n", "an", "ans", "is", "es", "ns")  # Israel/Israeli, Iranian/Iranians: other words
 # A capitalised name, with an Arabic article prefix when it has one (al-Sudani, as-Sudani).
 _PREFIX = r"(?:al|as|ash|ad|an|ar|at|az|el)-"
 _NAME = re.compile(rf"\b(?:{_PREFIX})?[A-Z][\w'’]+(?:-[A-Z][\w'’]+)*")
@@ -56,8 +60,15 @@ class NameForms:
 
 
 def asks_spelling(question: str) -> bool:
-    """A question about how a name is spelled or written."""
-    return bool(_ASKS_SPELLING.search(question))
+    """A question about how a name is spelled ("spell", not "spell out"), or how it is written
+    when the question says it is about a name ("How is his name written?", not "What did Reuters write?")."""
+    return bool(_SPELL.search(question) or (_WRITE.search(question) and _NAME_WORD.search(question)))
+
+
+def _inflected(a: str, b: str) -> bool:
+    """Whether two keys are one word and a derived form of it rather than two spellings."""
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and long[len(short) :] in _INFLECTIONS
 
 
 def _key(form: str) -> str:
@@ -92,13 +103,14 @@ def name_forms(question: str, evidence: list[Evidence]) -> NameForms | None:
 
     A name the articles write differently is the answer when the question uses it or describes it
     (its neighbouring words share MIN_CONTEXT_MATCH of the question's, in one of the best sentences
-    for the question); a name both write alike only
-    when the question uses it ("Do they spell Reuters the same way?"). None otherwise: the question
-    is about something else, or about a name not in the evidence."""
+    for the question); a name both write alike only when the question uses it and asks whether
+    they write it the same way ("Do they spell Reuters the same way?"). None otherwise: the
+    question is about something else, or about a name not in the evidence."""
     docs = list(dict.fromkeys(e.passage.doc_id for e in evidence))[:2]
     if len(docs) < 2:
         return None
-    asked = {_key(m.group()) for m in _NAME.finditer(question)}
+    asked = {_key(n) for n in names_in(question)}
+    same_asked = bool(_SAME.search(question))
     found = writings(question, [e for e in evidence if e.passage.doc_id in docs])
     firsts = [w for w in found if w.evidence.passage.doc_id == docs[0]]
     seconds = [w for w in found if w.evidence.passage.doc_id == docs[1]]
@@ -106,13 +118,13 @@ def name_forms(question: str, evidence: list[Evidence]) -> NameForms | None:
     for a in firsts:
         for b in seconds:
             ka, kb = _key(a.form), _key(b.form)
-            if len(ka) < 4 or not (ka == kb or near(ka, kb)):
+            if len(ka) < 4 or not (ka == kb or near(ka, kb)) or _inflected(ka, kb):
                 continue
             pair = NameForms(a, b)
             named = any(k == ka or k == kb or near(k, ka) or near(k, kb) for k in asked)
             context = a.context + b.context
             described = max(a.context, b.context) >= MIN_CONTEXT_MATCH and min(a.rank, b.rank) < TOP_SENTENCES
-            if (pair.differ and described) or named:
+            if (pair.differ and (described or named)) or (named and same_asked):
                 ranked.append(((pair.differ, named, context, a.evidence.score + b.evidence.score), pair))
     return max(ranked, key=lambda r: r[0])[1] if ranked else None
 
@@ -130,5 +142,12 @@ def render_forms(forms: NameForms, articles: dict[str, Article]) -> tuple[str, t
         return f"Both articles write “{first.form}” [1] [2].", citations
     one = article_label(articles.get(first.evidence.passage.doc_id))
     other = article_label(articles.get(second.evidence.passage.doc_id))
+    if one == other:  # same day: tell them apart by headline
+        one, other = (_titled(articles, w) for w in (first, second))
     text = f"The articles spell it differently: {one} writes “{first.form}” [1]; {other} writes “{second.form}” [2]."
     return text[0].upper() + text[1:], citations
+
+
+def _titled(articles: dict[str, Article], w: Writing) -> str:
+    article = articles.get(w.evidence.passage.doc_id)
+    return f"“{article.title}”" if article else "an article"

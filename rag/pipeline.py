@@ -147,15 +147,14 @@ class Pipeline:
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
         timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        decision = decide(
-            without_article_names(standalone, articles), evidence, hits, retriever.archive, not comparative
-        )
+        asked = without_article_names(standalone, articles)  # "the April 8 report" names no subject
+        decision = decide(asked, evidence, hits, retriever.archive, not comparative)
         base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
         if compare:
             deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
             yield Final(self._compare(standalone, deep, retriever, timings, t0, base))
             return
-        forms = name_forms(standalone, evidence) if asks_spelling(standalone) and not decision.unknown else None
+        forms = name_forms(asked, evidence) if asks_spelling(asked) and not decision.unknown else None
         if forms is not None:
             # "How do the two articles spell ...?": the sentences that write the name answer it,
             # even when they match the rest of the question too weakly to pass the abstention.

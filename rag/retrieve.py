@@ -116,7 +116,7 @@ class ArchiveWords:
         # Built on the first name the passages lack (0.3 s at 100,000 passages, not paid otherwise).
         if self._metadata is None:
             self._metadata = {
-                t.replace("'", "")
+                t
                 for a in self._snapshot.articles.values()
                 for t in tokenize(f"{a.title} {a.source or ''} {_month(a.date)}")
             }

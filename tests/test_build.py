@@ -193,3 +193,53 @@ def test_the_archive_knows_its_names_years_and_dated_months(settings: Settings) 
     assert archive.has_word("april")  # from the articles' dates, not their text
     assert not archive.has_word("basra") and not archive.has_word("champion")
     assert archive.has_year("2025") and not archive.has_year("1998")
+
+
+def test_an_index_in_the_old_record_format_is_upgraded_in_place_without_re_embedding(settings: Settings) -> None:
+    import json
+
+    from index.records import write_jsonl
+
+    build_index(settings, HashEmbedder())
+    gen = Layout(settings.data_dir).require_current()
+    before = Snapshot.open(settings)
+    passages = list(before.passages)
+    before.store.close()
+    # Format 1: one JSON line per passage, manifest version 1.
+    write_jsonl(
+        gen / "passages.jsonl", ([p.id, p.doc_id, p.start, p.end, [list(s) for s in p.sentences]] for p in passages)
+    )
+    (gen / "passages.json").unlink()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "version": 1}))
+    after = Snapshot.open(settings)
+    assert list(after.passages) == passages and after.manifest["version"] == 2
+    assert not (gen / "passages.jsonl").exists() and json.loads((gen / "manifest.json").read_text())["version"] == 2
+    embedder = CountingEmbedder()
+    report = build_index(settings, embedder)  # the upgraded generation is current: nothing re-embedded
+    assert embedder.texts == [] and report.passages == len(passages)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda c: c["end"].__setitem__(0, 2**70),  # too big for any integer column
+        lambda c: c["ids"].__setitem__(0, ["not", "a", "string"]),
+        lambda c: c["ids"].__setitem__(1, c["ids"][0]),  # a repeated passage id
+        lambda c: c["start"].__setitem__(0, 1.5),
+        lambda c: c["sentences"].__setitem__(1, 10**6),  # a sentence ending past its passage
+        lambda c: c.__setitem__("docs", c["docs"] + c["docs"][:1]),
+    ],
+)
+def test_damaged_passage_columns_are_one_clear_error(settings: Settings, damage) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from index.records import load_records
+
+    build_index(settings, HashEmbedder())
+    gen = Layout(settings.data_dir).require_current()
+    columns = json.loads((gen / "passages.json").read_text())
+    damage(columns)
+    (gen / "passages.json").write_text(json.dumps(columns))
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        load_records(gen)

@@ -84,14 +84,17 @@ def test_console_script_ends_ask_at_once_with_its_output_and_status(indexed: Pat
     import subprocess
     import sys
 
-    def console(*args: str) -> subprocess.CompletedProcess[str]:
+    def console(*args: str, input: str = "") -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "rag.cli", "--embedder", "fake", "--data-dir", str(indexed / "d"), *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, input="")
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, input=input)
 
     ok = console("ask", "--llm", "fake", "--json", FIGHTERS)
     assert ok.returncode == 0 and "50,000" in json.loads(ok.stdout)["answer"]
-    many = console("ask", "--llm", "fake", "--jsonl", "-")  # empty input: no lines, still exits cleanly
-    assert many.returncode == 0 and many.stdout == ""
+    lines = json.dumps({"id": "a", "question": FIGHTERS}) + "\nnot json\n"
+    many = console("ask", "--llm", "fake", "--jsonl", "-", input=lines)  # every streamed line arrives
+    out = [json.loads(line) for line in many.stdout.splitlines()]
+    assert many.returncode == 1 and [o["id"] for o in out] == ["a", None] and "50,000" in out[0]["answer"]
+    assert console("ask", "--llm", "fake", "--jsonl", "-").returncode == 0  # no lines at all
     empty = console("ask", "--llm", "fake", "  ")
     assert empty.returncode == 1 and empty.stderr.strip().startswith("Error: BadQuestionError")
     usage = console("ask")  # a usage error keeps click's exit status 2 and message

@@ -66,6 +66,8 @@ def test_a_name_both_write_alike_only_when_the_question_uses_it(articles: dict[s
     forms = name_forms("Do the articles spell Kataib Hezbollah the same way?", evidence)
     assert forms is not None and not forms.differ and forms.first.form in ("Kataib", "Hezbollah")
     assert render_forms(forms, articles)[0].startswith("Both articles write “")
+    # Alike, but the question does not ask whether they match: not a spelling answer.
+    assert name_forms("How do the articles spell Kataib Hezbollah?", evidence) is None
     # A name no sentence is about, or one article only, gives no answer.
     assert name_forms("How do the articles spell the name of the Houthi leader?", evidence) is None
     assert name_forms("How do the articles spell the surname of the politician?", _evidence(articles["a"])) is None
@@ -76,7 +78,9 @@ def test_a_name_both_write_alike_only_when_the_question_uses_it(articles: dict[s
     [
         ("How do the two articles spell the surname?", True),
         ("How is his name written in each article?", True),
-        ("What did the politician write to Reuters?", True),  # a different sense, left to name_forms to reject
+        ("What did the politician write to Reuters?", False),  # writing, not a name's spelling
+        ("Can you spell out what the deal involves?", False),
+        ("How does each report render the adviser's surname?", True),
         ("How many fighters do the militias command?", False),
     ],
 )
@@ -95,3 +99,15 @@ def test_the_pipeline_answers_a_spelling_question_from_the_seeds(settings: Setti
     assert len(answer.citations) == 2 and len({c.doc_id for c in answer.citations}) == 2
     # A name the archive never mentions still abstains.
     assert Pipeline(settings, HashEmbedder(), fake).ask("How do the articles spell Basra?").abstained
+
+
+def test_a_derived_word_is_not_a_spelling_difference() -> None:
+    a = parse_text("Talks\nApril 7, 2025\nThe strikes on Israel worried the commanders in Baghdad.\n", "a")
+    b = parse_text("More talks\nApril 8, 2025\nThe Israeli strikes worried the commanders in Baghdad.\n", "b")
+    assert name_forms("How do the two articles spell Israel?", _evidence(a, b)) is None
+
+
+def test_questions_about_what_was_written_are_not_spelling_questions(settings: Settings) -> None:
+    build_index(settings, HashEmbedder())
+    answer = Pipeline(settings, HashEmbedder(), FakeGenerator()).ask("What did Reuters write about Kataib Hezbollah?")
+    assert answer.mode != "spelling"
