@@ -30,8 +30,6 @@ ASK_QUESTION = "How many fighters does the Islamic Resistance in Iraq command?"
 RAW_SAMPLE = 5_000
 # The llama-index starter re-embeds the whole archive; above this many passages it is skipped.
 BASELINE_MAX = 20_000
-# Peak RSS is the kernel's VmHWM of the process. ru_maxrss is not used: Linux carries it across
-# exec(), so a child started by a big parent would report the parent's peak.
 
 
 def passages_per_article(settings: Settings, tmp: Path) -> float:
@@ -149,8 +147,8 @@ def _baseline(folder: Path, embedder: MiniLMEmbedder, qs: list[str], path: Path,
 
 
 # The child: the console script's own code path (`rag.cli.run`, which ends `ask` with os._exit), with
-# its exit wrapped to report the process's own peak memory first (a fork inherits the parent's
-# high-water mark in getrusage, so the parent cannot measure it).
+# its exit wrapped to report the process's own peak memory first: the kernel's VmHWM. ru_maxrss is
+# not used: Linux carries it across exec(), so a child of a big parent would report the parent's peak.
 _COLD_CHILD = """
 import json, os, sys
 from rag import cli

@@ -181,32 +181,47 @@ def write_jsonl(path: Path, rows: Iterable[object]) -> None:
         os.fsync(fh.fileno())
 
 
-def save_records(gen: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> PassageTable:
-    """Store articles and passages of a generation; returns the passages as a table."""
-    by_id = {a.doc_id: a for a in articles}
-    write_jsonl(gen / ARTICLES_FILE, (asdict(a) for a in by_id.values()))
-    table = PassageTable.from_passages(by_id, passages)
-    with open(gen / PASSAGES_FILE, "w", encoding="utf-8") as fh:
+# Every way a damaged records file can fail to parse; each becomes one IndexCorruptError.
+_DAMAGE = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError)
+
+
+def _damaged(gen: Path, exc: BaseException) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"index records in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
+    )
+
+
+def _read_articles(gen: Path) -> dict[str, Article]:
+    articles = {}
+    with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
+        for line in fh:
+            a = Article(**json.loads(line))
+            articles[a.doc_id] = a
+    return articles
+
+
+def _write_columns(path: Path, table: PassageTable) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
         json.dump(table.to_json(), fh, ensure_ascii=False, separators=(",", ":"))
         fh.flush()
         os.fsync(fh.fileno())
-    return table
+
+
+def save_records(gen: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
+    """Store articles and passages of a generation."""
+    by_id = {a.doc_id: a for a in articles}
+    write_jsonl(gen / ARTICLES_FILE, (asdict(a) for a in by_id.values()))
+    _write_columns(gen / PASSAGES_FILE, PassageTable.from_passages(by_id, passages))
 
 
 def load_records(gen: Path) -> tuple[dict[str, Article], PassageTable]:
     """Articles by id and passages in row order (passage text is sliced from the article body)."""
     try:
-        articles = {}
-        with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
-            for line in fh:
-                a = Article(**json.loads(line))
-                articles[a.doc_id] = a
+        articles = _read_articles(gen)
         with open(gen / PASSAGES_FILE, encoding="utf-8") as fh:
             passages = PassageTable.from_json(articles, json.load(fh))
-    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-        raise IndexCorruptError(
-            f"index records in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
-        ) from None
+    except _DAMAGE as exc:
+        raise _damaged(gen, exc) from None
     return articles, passages
 
 
@@ -214,25 +229,15 @@ def upgrade_records(gen: Path) -> None:
     """Rewrite a format-1 generation's passage lines as columns (no re-embedding: the vectors and
     BM25 rows are unchanged), written beside it and then renamed into place."""
     try:
-        articles = {}
-        with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
-            for line in fh:
-                a = Article(**json.loads(line))
-                articles[a.doc_id] = a
+        articles = _read_articles(gen)
         passages = []
         with open(gen / OLD_PASSAGES_FILE, encoding="utf-8") as fh:
             for line in fh:
                 pid, doc_id, start, end, sents = json.loads(line)
                 body = articles[doc_id].body
                 passages.append(Passage(pid, doc_id, start, end, body[start:end], tuple((s, e) for s, e in sents)))
-    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-        raise IndexCorruptError(
-            f"index records in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
-        ) from None
-    table = PassageTable.from_passages(articles, passages)
+    except _DAMAGE as exc:
+        raise _damaged(gen, exc) from None
     tmp = gen / f".{PASSAGES_FILE}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(table.to_json(), fh, ensure_ascii=False, separators=(",", ":"))
-        fh.flush()
-        os.fsync(fh.fileno())
+    _write_columns(tmp, PassageTable.from_passages(articles, passages))
     os.replace(tmp, gen / PASSAGES_FILE)
