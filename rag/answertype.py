@@ -1,9 +1,11 @@
-"""What kind of answer a question asks for (a date, a number, an age, a sum of money), and
-whether a text holds one.
+"""What kind of answer a question asks for (a date, a number, an age, a sum of money, a reason),
+and whether a text holds one.
 
 "How old is Pete Hegseth?" retrieves sentences about Hegseth that match it well, but none gives
 an age: the archive does not answer it. A question that names its answer's type can only be
 answered by evidence that contains a value of that type beyond what the question itself says.
+"Why did Alaaeldin resign?" retrieves Alaaeldin's only sentence, which gives no reason for
+anything: a "why" question needs evidence that states a cause or a purpose.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class AnswerType(Enum):
     NUMBER = "a number"
     AGE = "an age"
     MONEY = "a sum of money"
+    REASON = "a reason"
 
 
 _MONTHS = (
@@ -53,6 +56,14 @@ _ASKS = [
         AnswerType.NUMBER,
         re.compile(r"\bhow many\b|\bhow much\b|\bwhat (?:number|percentage|share|proportion)\b|\bpopulation\b", re.I),
     ),
+    (
+        AnswerType.REASON,
+        re.compile(
+            r"\bwhy\b|\bhow come\b|\bfor what reasons?\b|\bwhat (?:is|was|were|are) the (?:reasons?|motives?|causes?|rationale)\b"
+            r"|\bwhat (?:prompted|led|caused|drove|made|motivated|pushed)\b",
+            re.I,
+        ),
+    ),
 ]
 
 _VALUES = {
@@ -69,6 +80,16 @@ _VALUES = {
         re.I,
     ),
     AnswerType.NUMBER: re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|\b(?:few|several)\b", re.I),
+    # Explicit cause and purpose connectives; bare "since" and "after" are mostly about time.
+    AnswerType.REASON: re.compile(
+        r"\bbecause\b|\b(?:due|owing|thanks) to\b|\bfor fear\b|\bfear(?:ing|s|ed)? (?:of|that)\b|\bin order to\b"
+        r"|\bso as to\b|\bso that\b|\b(?:designed|aimed|intended|meant) (?:to|at)\b|\baim(?:s|ed)? to\b"
+        r"|\bto (?:avoid|avert|prevent|stop|defuse|escape|protect|counter|deter|ensure)\b"
+        r"|\bin (?:response|reaction|retaliation|solidarity|support|protest)\b|\bas a (?:result|consequence)\b"
+        r"|\bresult(?:ed|s|ing)? (?:of|from)\b|\bin the (?:\w+ )?wake of\b|\bamid\b|\bprompted\b|\bled to\b"
+        r"|\breasons?\b|\bmotiv\w*|\bout of (?:fear|concern)\b|\bgiven that\b|\bunless\b|\bif\b",
+        re.I,
+    ),
 }
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from rag.abstain import stem, subject_terms
+from rag.terms import stem, subject_terms
 from rag.types import Article
 
 _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest|most recent|first|came out)\b", re.I)

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import tokenize
-from rag.abstain import names_in, stem, subject_terms
 from rag.corroborate import article_label, citation_for
+from rag.premise import names_in
 from rag.spelling import fold, near
+from rag.terms import stem, subject_terms
 from rag.types import Article, Citation, Evidence
 
 _SPELL = re.compile(r"\b(spell(?!\s+out\b)\w*|spelt)\b", re.I)

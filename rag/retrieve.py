@@ -107,10 +107,12 @@ class ArchiveWords:
             self._years = years_in([f"{a.body} {a.date or ''}" for a in self._snapshot.articles.values()])
         return year in self._years
 
-    def has_word(self, token: str) -> bool:
-        """Whether any article uses the token or a one-letter variant of it (Khamenei / Khameinei)."""
+    def has_word(self, token: str, variants: bool = True) -> bool:
+        """Whether any article uses the token or (with `variants`) a one-letter variant of it
+        (Khamenei / Khameinei)."""
         lexical = self._snapshot.lexical
-        return lexical.known(token) or token in self._metadata_words() or lexical.known_variant(token)
+        found = lexical.known(token) or token in self._metadata_words()
+        return found or (variants and lexical.known_variant(token))
 
     def _metadata_words(self) -> set[str]:
         # Built on the first name the passages lack (0.3 s at 100,000 passages, not paid otherwise).

@@ -1,14 +1,17 @@
-"""The answer-type check: a question that asks for a date, a number, an age or a sum of money is
-only answered by evidence that holds one."""
+"""The answer-type check: a question that asks for a date, a number, an age, a sum of money or a
+reason is only answered by evidence that holds one."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from index.chunk import chunk_article
 from index.parse import parse_text
-from rag.abstain import decide, names_in
+from rag.abstain import decide
 from rag.answertype import AnswerType, counted, expected_type, gives, holds_answer
+from rag.premise import names_in
 from rag.types import Evidence, Hit
 
 
@@ -27,7 +30,10 @@ from rag.types import Evidence, Hit
         ("What is the population of Baghdad?", AnswerType.NUMBER),
         ("How much enriched uranium does Iran hold?", AnswerType.NUMBER),
         ("Who told Reuters the talks were advanced?", None),
-        ("Why are the militias ready to disarm?", None),
+        ("Why are the militias ready to disarm?", AnswerType.REASON),
+        ("What prompted the disarmament idea in the first place?", AnswerType.REASON),
+        ("For what reason did the groups leave their bases?", AnswerType.REASON),
+        ("What did the adviser say about the reasons?", None),
         # When an article came out is its dateline, which citations carry: not a value in its text.
         ("On what date was the article about the strong blow published?", None),
         ("When did the April 7 piece come out?", None),
@@ -52,6 +58,10 @@ def test_what_a_question_asks_for(question: str, kind: AnswerType | None) -> Non
         ("How old is Pete Hegseth?", ["US Secretary of Defense Pete Hegseth told Sudani on March 16."], False),
         ("How much money does Iran give?", ["Iran gives them $700 million."], True),
         ("How much money does Iran give?", ["The groups sprang up with Iranian financial support."], False),
+        ("Why did the groups leave?", ["They left their bases for fear of being hit by air attacks."], True),
+        ("Why are they ready?", ["They are willing to lay down their weapons in order to avoid escalation."], True),
+        ("Why was he doubtful?", ["Attacks had ceased because of US pressure."], True),
+        ("Why did Alaaeldin resign?", ["Alaaeldin told Reuters the prime minister was committed to dialogue."], False),
         # A value the question itself gives is no answer to it.
         ("What happened in 2003, and when did the groups form?", ["The 2003 invasion toppled Saddam."], False),
         ("What happened in 2003, and when did the groups form?", ["They formed after 2003, in 2004."], True),
@@ -71,7 +81,7 @@ class WordsArchive:
     def has_year(self, year: str) -> bool:
         return True
 
-    def has_word(self, token: str) -> bool:
+    def has_word(self, token: str, variants: bool = True) -> bool:
         return self.words is None or token in self.words
 
 
@@ -93,6 +103,27 @@ def test_decide_abstains_when_the_best_evidence_lacks_the_value() -> None:
     # A comparison's evidence is one sentence per article, not the best sentences: not checked.
     assert not decide(question, evidence, hits, KNOWS_ALL, typed=False).abstain
     evidence, hits = _evidence("Reuters spoke to ten commanders of Kataib Hezbollah about disarmament.")
+    assert not decide(question, evidence, hits, KNOWS_ALL).abstain
+
+
+def _scored(texts_scores: list[tuple[str, float]]) -> tuple[list[Evidence], list[Hit]]:
+    evidence, hits = [], []
+    for n, (text, score) in enumerate(texts_scores):
+        e, h = _evidence(text)
+        evidence.append(replace(e[0], passage=replace(e[0].passage, doc_id=f"a{n}"), score=score))
+        hits += h
+    return evidence, hits
+
+
+def test_a_why_question_needs_a_reason_from_evidence_close_to_the_best() -> None:
+    question = "Why did Farhad Alaaeldin resign as Sudani's adviser?"
+    lacking = "Farhad Alaaeldin, Sudani's adviser, told Reuters the prime minister was committed to dialogue."
+    weaker = "Hegseth told Sudani in a phone call to prevent revenge attacks."
+    evidence, hits = _scored([(lacking, 0.71), (weaker, 0.46)])
+    decision = decide(question, evidence, hits, KNOWS_ALL)
+    assert decision.abstain and "reason" in decision.reason
+    # The same reason, as close to the question as the best sentence, answers it.
+    evidence, hits = _scored([(lacking, 0.71), (weaker, 0.65)])
     assert not decide(question, evidence, hits, KNOWS_ALL).abstain
 
 
@@ -155,6 +186,6 @@ def test_decide_abstains_on_a_name_the_archive_never_mentions() -> None:
     ],
 )
 def test_a_name_is_known_as_written_split_or_by_alias(name: str, archive_words: set[str], known: bool) -> None:
-    from rag.abstain import known_name
+    from rag.premise import known_name
 
     assert known_name(name, WordsArchive(archive_words)) is known

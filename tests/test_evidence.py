@@ -67,7 +67,7 @@ def test_sentences_that_name_their_subject_are_left_alone() -> None:
 
 
 def test_hedging_adverbs_are_not_subject_words() -> None:
-    from rag.abstain import stem, subject_terms
+    from rag.terms import stem, subject_terms
 
     assert subject_terms("What exactly is Washington actually demanding, roughly?") == [
         stem("washington"),
