@@ -14,6 +14,7 @@ from functools import cache
 from typing import Protocol
 
 from index.lexical import tokenize
+from rag.conversation import question_parts
 from rag.spelling import fold
 from rag.terms import generic_stems, near_any, stem, subject_terms
 from rag.types import Hit
@@ -50,6 +51,7 @@ _HYPOTHETICAL_ASKED = re.compile(
     r"|plan\w*|propos\w*|condition\w*)\b",
     re.I,
 )
+_COORDINATED = re.compile(r"\s*(?:,\s*)?(?:and|or|nor|&|as well as|,)\s+(?:the\s+)?", re.I)
 _CONDITION = re.compile(r"\b(?:if|unless)\b([^,;.–—]*)", re.I)  # the clause, up to its first break
 CONDITIONAL_TERMS = 2  # question words found only in a condition that make the question's fact a supposition
 
@@ -85,6 +87,8 @@ class Named:
     setting: bool
     text: str = ""  # as written, possessive and all ("Iran's Guards", an alias of the IRGC)
     adjective: bool = False  # a demonym before a common noun ("the Iraqi prime minister")
+    start: int = 0  # where the question writes it
+    end: int = 0
 
 
 def name_runs(question: str, archive: Archive | None = None) -> list[Named]:
@@ -113,6 +117,8 @@ def name_runs(question: str, archive: Archive | None = None) -> list[Named]:
             and len(names) == 1
             and bool(_COMMON_NOUN_NEXT.match(question[stop:]))
             and _is_demonym(names[0], archive),
+            start,
+            stop,
         )
         for start, stop, names in spans
     ]
@@ -164,12 +170,15 @@ def _forms(token: str) -> frozenset[str]:
 
 
 def named_apart(question: str, hits: list[Hit], archive: Archive) -> list[str]:
-    """The things a question names together ("What did Khamenei tell Sudani ...?") when no
-    retrieved passage mentions all of them; demonyms used as adjectives describe, not name."""
-    named = [n for n in name_runs(question, archive) if not n.adjective]
-    if len(named) < 2 or any(all(mentioned(n, h.passage.text, archive) for n in named) for h in hits):
-        return []
-    return [" ".join(n.words) for n in named]
+    """The things one part of a question names together ("What did Khamenei tell Sudani ...?")
+    when no retrieved passage mentions all of them; demonyms used as adjectives describe, not name."""
+    for part in question_parts(question):
+        named = [n for n in name_runs(part, archive) if not n.adjective]
+        if any(_COORDINATED.fullmatch(part[a.end : b.start]) for a, b in zip(named, named[1:])):
+            continue  # "Hegseth and Sumaidaie": a list of things, each of which may be said apart
+        if len(named) > 1 and not any(all(mentioned(n, h.passage.text, archive) for n in named) for h in hits):
+            return [" ".join(n.words) for n in named]
+    return []
 
 
 def known_name(name: str, archive: Archive) -> bool:

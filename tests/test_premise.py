@@ -83,7 +83,7 @@ def test_a_demonym_before_a_common_noun_describes_rather_than_names() -> None:
     # A name ending like a demonym is still a name: "Sudani" is not Sudan + i in this archive.
     runs = name_runs("What did Khamenei tell Sudani about it?", ARCHIVE)
     assert not any(n.adjective for n in runs)
-    assert name_runs("Why did Iraqi officials talk?", None) == [Named(("Iraqi",), False, "Iraqi", False)]
+    assert name_runs("Why did Iraqi officials talk?", None) == [Named(("Iraqi",), False, "Iraqi", False, 8, 13)]
 
 
 def test_a_name_the_best_passages_lack_is_a_false_premise() -> None:
@@ -152,3 +152,18 @@ def test_a_fact_the_articles_state_only_as_a_condition_is_not_an_answer() -> Non
     # A question about the condition itself is answered by it.
     assert conditional_only("What would the US have to do for direct talks?", text) == []
     assert conditional_only("What did Aragchi say the US must do before direct talks?", text) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Hegseth and Sumaidaie say about the militias?",  # a list: each may be said apart
+        "Who is Alaaeldin, and what did Hegseth tell Sudani?",  # two parts, each checked on its own
+    ],
+)
+def test_names_listed_or_in_different_parts_need_not_be_mentioned_together(question: str) -> None:
+    evidence, hits = _hits(
+        "Farhad Alaaeldin, Sumaidaie's successor as adviser, told Reuters about it.",
+        "Hegseth told Prime Minister Sudani in a phone call to stop the militias.",
+    )
+    assert "together" not in decide(question, evidence, hits, KNOWS_ALL).reason
