@@ -145,27 +145,38 @@ def mentioned(named: Named, text: str, archive: Archive) -> bool:
     """Whether a text mentions a named thing by any of its words, a one-letter variant, an alias,
     the country of a demonym (Iraqi: Iraq) or of a capital (Washington: the US). Names no article
     mentions count as mentioned: they are decided before this, by `known_name`."""
-    if not all(known_name(n, archive) for n in named.words):
-        return True
-    words = set(tokenize(text)) | set(tokenize(fold(text)))
+    return not _known(named, archive) or _said(named, _words(text))
+
+
+def _known(named: Named, archive: Archive) -> bool:
+    return all(known_name(n, archive) for n in named.words)
+
+
+def _words(text: str) -> set[str]:
+    return set(tokenize(text)) | set(tokenize(fold(text)))
+
+
+def _said(named: Named, words: set[str]) -> bool:
     forms = {f for n in named.words for t in _name_tokens(n) for f in _forms(t)} | set(tokenize(fold(named.text)))
     return not forms or any(f in words or near_any(f, words) for f in forms)
 
 
 def _is_demonym(name: str, archive: Archive) -> bool:
     """Iraqi, Iranian, American: the word is a place the archive names plus a demonym ending."""
-    token = name.lower()
+    return any(archive.has_word(b, variants=False) for b in _demonym_bases(name.lower()))
+
+
+def _demonym_bases(token: str) -> list[str]:
+    """The token without each demonym ending it has, where enough is left to be a place."""
     bases = (token.removesuffix(s) for s in _DEMONYM_SUFFIXES if token.endswith(s))
-    return any(len(b) >= MIN_NAME_LENGTH and archive.has_word(b, variants=False) for b in bases)
+    return [b for b in bases if len(b) >= MIN_NAME_LENGTH]
 
 
 @cache
 def _forms(token: str) -> frozenset[str]:
     forms = {token, *tokenize(" ".join(METONYMS.get(token, ())))}
-    for suffix in _DEMONYM_SUFFIXES:
-        base = token.removesuffix(suffix)
-        if base != token and len(base) >= MIN_NAME_LENGTH:
-            forms.update(tokenize(base) + tokenize(fold(base)))
+    for base in _demonym_bases(token):
+        forms.update(tokenize(base) + tokenize(fold(base)))
     return frozenset(forms)
 
 
@@ -176,7 +187,11 @@ def named_apart(question: str, hits: list[Hit], archive: Archive) -> list[str]:
         named = [n for n in name_runs(part, archive) if not n.adjective]
         if any(_COORDINATED.fullmatch(part[a.end : b.start]) for a, b in zip(named, named[1:])):
             continue  # "Hegseth and Sumaidaie": a list of things, each of which may be said apart
-        if len(named) > 1 and not any(all(mentioned(n, h.passage.text, archive) for n in named) for h in hits):
+        # Whether each name is known is looked up once, not once per passage (a one-letter variant
+        # scans the vocabulary).
+        checked = [n for n in named if _known(n, archive)]
+        texts = (_words(h.passage.text) for h in hits)
+        if len(named) > 1 and not any(all(_said(n, words) for n in checked) for words in texts):
             return [" ".join(n.words) for n in named]
     return []
 
