@@ -24,6 +24,7 @@ class GoldItem:
     type: str
     docs: list[str] = field(default_factory=list)
     relation: str | None = None  # agree | only:<doc_id> | conflict (how the articles relate on it)
+    source: str = ""  # provenance (kits: the source dataset, and for SQuAD the paragraph's title)
 
 
 def load_dataset(path: Path | None = None) -> list[GoldItem]:
@@ -46,6 +47,7 @@ def load_dataset(path: Path | None = None) -> list[GoldItem]:
                     type=raw.get("type", "unknown"),
                     docs=raw.get("docs", []),
                     relation=raw.get("relation"),
+                    source=str(raw.get("source", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

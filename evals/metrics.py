@@ -510,3 +510,15 @@ def abstention_rates(answerable: list[bool], abstained: list[bool]) -> dict[str,
         "correct_abstention": _rate([ab for ans, ab in pairs if not ans]),
         "false_abstention": _rate([ab for ans, ab in pairs if ans]),
     }
+
+
+def auc(scores: Sequence[float | None], labels: Sequence[bool]) -> float:
+    """Area under the ROC curve of scores for telling positive labels from negative ones (ties
+    count half); rows without a score are left out, NaN when one class is missing."""
+    pairs = [(float(s), bool(y)) for s, y in zip(scores, labels) if s is not None and not math.isnan(float(s))]
+    pos = [s for s, y in pairs if y]
+    neg = [s for s, y in pairs if not y]
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))

@@ -16,6 +16,12 @@ COLUMNS = [
     ("citation_hit", "cite hit"),
     ("citation_precision", "cite P"),
     ("citation_recall", "cite R"),
+    ("short_f1", "short F1"),
+    ("short_em", "short EM"),
+    ("short_share", "short %"),
+    ("short_keys", "short keys"),
+    ("short_wrong", "short✗"),
+    ("abstain_auc", "abst AUC"),
     ("support_attribution", "attrib"),
     ("compare_relation", "cmp rel"),
     ("hit@5", "hit@5"),
@@ -51,7 +57,19 @@ def print_table(results: dict[str, Any]) -> None:
         table.add_column(label, justify="right")
     for row in table_rows(results):
         table.add_row(*row)
-    Console(width=max(Console().width, 160)).print(table)
+    console = Console(width=max(Console().width, 160))
+    console.print(table)
+    types = sorted({t for cfg in results["configs"].values() for t in cfg["summary"]["by_type"]})
+    by_type = Table(title="correct by question type")
+    by_type.add_column("type")
+    for name in results["configs"]:
+        by_type.add_column(name, justify="right")
+    for t in types:
+        by_type.add_row(t, *[_fmt(cfg["summary"]["by_type"].get(t)) for cfg in results["configs"].values()])
+    console.print(by_type)
+    for name, cfg in results["configs"].items():
+        for kit, figures in cfg["summary"].get("by_kit", {}).items():
+            console.print(f"{name} / {kit}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in figures.items()))
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from index.embed import Embedder
 from index.files import Skipped, load_articles
 from index.layout import MANIFEST_VERSION, Layout, read_manifest, write_json
 from index.lexical import LexicalIndex
+from index.names import find_names, load_names, save_names
 from index.records import load_records, save_records
 from index.store import VectorStore
 from rag.errors import IndexCorruptError, RagError
@@ -25,7 +26,7 @@ from rag.types import Article, Passage
 
 Progress = Callable[[int, int], None]
 EMBED_CHUNK = 512
-PARSER_VERSION = 2  # bump when parsing changes what is stored, so indexes are rebuilt
+PARSER_VERSION = 3  # bump when parsing changes what is stored, so indexes are rebuilt
 # A superseded generation is kept this long after its successor was published: a question that
 # started on it (queued behind the generator under load, say) still reads its store to the end.
 RETAIN_SECONDS = 120.0
@@ -210,6 +211,13 @@ def _write_generation(gen: Path, store: VectorStore, plan: Plan, passages: list[
         )
     save_records(gen, (plan.articles[d] for d in order), passages)
     LexicalIndex.build([p.text for p in passages]).save(gen / "bm25")
+    previous = None
+    if plan.old_gen is not None and not plan.full:
+        try:
+            previous = load_names(plan.old_gen)
+        except (OSError, ValueError, KeyError, TypeError):
+            previous = None  # damaged: found again
+    save_names(gen, find_names((plan.articles[d] for d in order), previous))
     articles = {
         d: {"hash": a.content_hash, "title": a.title, "date": a.date, "path": a.path}
         for d, a in ((d, plan.articles[d]) for d in order)

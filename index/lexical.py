@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
-from rag.spelling import near
+from index.text import FUZZY_MIN_LENGTH, near, tokenize
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-VARIANT_MIN_LENGTH = 6  # rag.spelling.near only matches words this long
-STOPWORDS = frozenset(
-    """a an and are as at be been being but by did do does for from had has have he her his how i if in
-    into is it its me my of on or our she so than that the their them then there these they this those
-    to was we were what when where which who whom whose why will with would you your about after also
-    any can could just more most not only other over some such up very""".split()
-)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, accent-folded word tokens without stopwords, with a light plural stemmer."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    tokens = []
-    for word in _WORD.findall(folded.replace("’", "'")):
-        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        tokens.append(word)
-    return tokens
+__all__ = ["LexicalIndex", "tokenize"]
 
 
 class LexicalIndex:
@@ -77,13 +54,13 @@ class LexicalIndex:
         return self._retriever is not None and token in self._retriever.vocab_dict  # type: ignore[attr-defined]
 
     def known_variant(self, token: str) -> bool:
-        """Whether the archive uses a one-letter variant of the token (Khamenei / Khameinei)."""
-        if self._retriever is None or len(token) < VARIANT_MIN_LENGTH:
+        """Whether the archive uses a one-letter variant of the token (Zelensky / Zelenskiy)."""
+        if self._retriever is None or len(token) < FUZZY_MIN_LENGTH:
             return False
         if self._by_initial is None:  # built whole, then published: other threads see all or none
             by_initial: dict[str, list[str]] = {}
             for word in self._retriever.vocab_dict:  # type: ignore[attr-defined]
-                if len(word) >= VARIANT_MIN_LENGTH:
+                if len(word) >= FUZZY_MIN_LENGTH:
                     by_initial.setdefault(word[:1], []).append(word)
             self._by_initial = by_initial
         return any(near(token, w) for w in self._by_initial.get(token[:1], ()))

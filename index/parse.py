@@ -33,6 +33,8 @@ _DATE_PATTERNS = [
     ),
 ]
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?", re.I)
+# A line that is only an outlet's name and a dash ("CNN —", "AP –"), as news bodies open.
+_DATELINE = re.compile(r"^\s*(?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,4})\s*[—–]\s*$")
 _SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)
 
 
@@ -170,7 +172,14 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
             idx += 1
             continue
         break
-    body = "\n".join(lines[consumed:])
+    remaining = lines[consumed:]
+    first = next((i for i, ln in enumerate(remaining) if ln.strip()), None)
+    if first is not None and not source:
+        dateline = _DATELINE.match(remaining[first])
+        if dateline:  # "CNN —": the outlet's dateline opens the body
+            source = dateline.group("source")
+            remaining = remaining[first + 1 :]
+    body = "\n".join(remaining)
     if markdown:
         body = _strip_markdown(body)
     return title, _with_time(published, published_time), source, body

@@ -191,7 +191,7 @@ def _damaged(gen: Path, exc: BaseException) -> IndexCorruptError:
     )
 
 
-def _read_articles(gen: Path) -> dict[str, Article]:
+def read_articles(gen: Path) -> dict[str, Article]:
     articles = {}
     with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
         for line in fh:
@@ -217,7 +217,7 @@ def save_records(gen: Path, articles: Iterable[Article], passages: Iterable[Pass
 def load_records(gen: Path) -> tuple[dict[str, Article], PassageTable]:
     """Articles by id and passages in row order (passage text is sliced from the article body)."""
     try:
-        articles = _read_articles(gen)
+        articles = read_articles(gen)
         with open(gen / PASSAGES_FILE, encoding="utf-8") as fh:
             passages = PassageTable.from_json(articles, json.load(fh))
     except _DAMAGE as exc:
@@ -229,7 +229,7 @@ def upgrade_records(gen: Path) -> None:
     """Rewrite a format-1 generation's passage lines as columns (no re-embedding: the vectors and
     BM25 rows are unchanged), written beside it and then renamed into place."""
     try:
-        articles = _read_articles(gen)
+        articles = read_articles(gen)
         passages = []
         with open(gen / OLD_PASSAGES_FILE, encoding="utf-8") as fh:
             for line in fh:

@@ -8,6 +8,7 @@ from pathlib import Path
 from index.build import open_store
 from index.layout import Layout, read_manifest
 from index.lexical import LexicalIndex
+from index.names import Names, load_names
 from index.records import PassageTable, load_records
 from index.store import VectorStore
 from rag.errors import IndexCorruptError
@@ -25,6 +26,7 @@ class Snapshot:
     passages: PassageTable
     store: VectorStore
     lexical: LexicalIndex
+    names: Names
 
     @classmethod
     def open(cls, settings: Settings) -> Snapshot:
@@ -38,6 +40,12 @@ class Snapshot:
             raise IndexCorruptError(
                 f"BM25 index in {gen} is damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
             ) from None
+        try:
+            names = load_names(gen)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"names in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
+            ) from None
         store = open_store(settings, gen, manifest["collection"])
         stored = store.count()
         if stored != len(passages) or lexical.size != len(passages):
@@ -45,7 +53,7 @@ class Snapshot:
                 f"index {gen.name} is inconsistent ({stored} vectors, {len(passages)} passages); "
                 "rebuild with `rag index --rebuild`"
             )
-        return cls(gen, manifest, articles, passages, store, lexical)
+        return cls(gen, manifest, articles, passages, store, lexical, names)
 
     @staticmethod
     def current_name(settings: Settings) -> str | None:

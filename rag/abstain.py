@@ -1,107 +1,204 @@
-"""Deciding to say "the articles don't say": retrieval and coverage signals, not the model's word.
+"""Deciding "the articles don't say": a logistic model over signals of the retrieval, the reader
+and the question, fitted on data (`evals/fit_abstain.py`), with one threshold.
 
-A 135M model never abstains by itself, so the decision is made before generation from signals
-calibrated on the gold set (`rag eval` reports the resulting abstention rates): how well the best
-evidence sentence matches the question, how many of the question's content words appear nowhere
-in the best passages (stemmed, spelling variants allowed), whether the evidence holds the kind of
-value asked for, and whether what the question takes as given is there (`rag.premise`).
+The signals are features, never vetoes: the reader's confidence that the best passage holds the
+answer (its strongest input), how well the best sentence matches, how much of the question the
+reading passage covers, whether the question's names are in that passage or anywhere in the
+archive, and whether the answer has the type the question asks for. The fitted parameters are
+plain JSON (`rag/models/abstain.json`) with a note of the data and the command that made them.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
 
-from index.lexical import tokenize
-from rag.answertype import expected_type, gives
-from rag.evidence import distinct
-from rag.premise import (
-    COVERAGE_DEPTH,
-    Archive,
-    absent_names,
-    conditional_only,
-    known_name,
-    mentioned,
-    name_runs,
-    named_apart,
-    names_in,
+from index.names import Names
+from index.text import contains_phrase, fold, near_any, stems, words
+from rag.query import Query
+from rag.reader import Reading
+from rag.types import Evidence
+
+FEATURES = (
+    "reader_margin",  # best span logit minus the no-answer logit, best passage (clipped)
+    "reader_prob",  # that span's probability
+    "reader_null",  # the no-answer probability of the passage the best span is in
+    "evidence_score",  # best evidence sentence: MiniLM similarity and word overlap
+    "term_coverage",  # share of the question's content words in the reading passage and headline
+    "entity_coverage",  # share of the question's names in that passage and headline
+    "entity_unknown",  # share of the question's names that no article mentions
+    "type_match",  # the span has the type asked for (1), not (0), no type asked (0.5)
+    "year_unknown",  # the question names a year that no article mentions
 )
-from rag.terms import near_any, stem, subject_terms
-from rag.types import Evidence, Hit
+MARGIN_CLIP = 12.0
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve dozen dozens hundred hundreds thousand "
+    "thousands million millions billion billions trillion half quarter".split()
+)
 
-# Calibrated with MiniLM on evals/gold.jsonl, then loosened after evals/heldout.jsonl showed 16%
-# false abstention on new wording (paraphrases leave question words "uncovered"): the two sets
-# together now hold false abstention near 3%, at the cost of some correct abstentions.
-MIN_EVIDENCE_SCORE = 0.3  # below this best-sentence score the archive does not answer
-MAX_UNCOVERED = 3  # this many question words missing from the best passages ...
-UNCOVERED_EVIDENCE_SCORE = 0.5  # ... means "not in the archive" unless the evidence is this strong
-UNCOVERED_SHARE = 0.5  # half the question's subject words missing ...
-UNCOVERED_SHARE_SCORE = 0.45  # ... means "not in the archive" unless the evidence is this strong
-TYPE_DEPTH = 2  # evidence sentences that must hold the value a "when / how many / why" question asks for
-TYPE_MARGIN = 0.15  # ... each scoring this close to the best (not a weaker sentence about something else)
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+class Archive(Protocol):
+    """What the whole archive mentions."""
+
+    names: Names
+
+    def has_year(self, year: str) -> bool:
+        """Whether any article mentions this four-digit year."""
+        ...
+
+    def has_word(self, token: str, variants: bool = True) -> bool:
+        """Whether any article uses this token (or a one-edit variant of it)."""
+        ...
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Whether to abstain, and the signals behind it."""
+class Choice:
+    """The reading chosen as the answer, and where it is."""
 
-    abstain: bool
-    reason: str
-    best_score: float
-    uncovered: tuple[str, ...]
-    unknown: tuple[str, ...] = ()  # years and names that no article mentions
-
-
-def uncovered_terms(question: str, hits: list[Hit]) -> list[str]:
-    """Subject words of the question that the best passages never use (allowing one-letter
-    spelling variants of long names: Khamenei / Khameinei)."""
-    words = {stem(w) for h in hits[:COVERAGE_DEPTH] for w in tokenize(h.passage.text)}
-    return [t for t in subject_terms(question) if t not in words and not near_any(t, words)]
+    index: int  # which context (hit) it is in
+    reading: Reading
+    context: str  # headline + passage the reader saw
+    mentions: tuple[tuple[int, int, str], ...] = ()  # spaCy entities in `context` coordinates
 
 
-def decide(question: str, evidence: list[Evidence], hits: list[Hit], archive: Archive, typed: bool = True) -> Decision:
-    """Abstain when the evidence is weak, the question is about things the best passages never
-    mention, names a year or a name the archive never mentions, or asks for a date, number, age or
-    sum of money that the best evidence does not hold (`typed`; off for comparisons, whose
-    evidence is one sentence per article rather than the best sentences)."""
-    best = evidence[0].score if evidence else 0.0
-    uncovered = uncovered_terms(question, hits)
-    if not evidence:
-        return Decision(True, "nothing retrieved", best, tuple(uncovered))
-    unknown = [y for y in _YEAR.findall(question) if not archive.has_year(y)]
-    unknown += [n for n in names_in(question) if not known_name(n, archive)]
-    if unknown:
-        reason = f"the archive never mentions {', '.join(unknown)}"
-        return Decision(True, reason, best, tuple(uncovered), tuple(unknown))
-    absent = absent_names(question, hits, archive)
-    if absent:
-        return Decision(True, f"the best passages never mention {', '.join(absent)}", best, tuple(uncovered))
-    apart = named_apart(question, hits, archive) if typed else []
-    if apart:
-        reason = f"no passage mentions {' and '.join(apart)} together"
-        return Decision(True, reason, best, tuple(uncovered))
-    supposed = conditional_only(question, evidence[0].text) if typed else []
-    if supposed:
-        reason = f"the best evidence gives {', '.join(supposed)} only as a condition"
-        return Decision(True, reason, best, tuple(uncovered))
-    if best < MIN_EVIDENCE_SCORE:
-        return Decision(True, f"best evidence score {best:.2f} < {MIN_EVIDENCE_SCORE}", best, tuple(uncovered))
-    kind = expected_type(question) if typed else None
-    # The value must be given by evidence close to the best, in a passage that names where and
-    # when the question says it happened ("how many died ... on Mosul in January").
-    close = [e for e in distinct(evidence, TYPE_DEPTH) if e.score >= best - TYPE_MARGIN]
-    settings = [n for n in name_runs(question) if n.setting]
-    if kind is not None and not any(
-        gives(kind, question, e.text) and all(mentioned(n, e.passage.text, archive) for n in settings) for e in close
-    ):
-        return Decision(True, f"the best evidence gives no {kind.value}", best, tuple(uncovered))
-    share = len(uncovered) / max(1, len(subject_terms(question)))
-    if (len(uncovered) >= MAX_UNCOVERED and best < UNCOVERED_EVIDENCE_SCORE) or (
-        share >= UNCOVERED_SHARE and best < UNCOVERED_SHARE_SCORE
-    ):
-        return Decision(True, f"the passages never mention: {', '.join(uncovered)}", best, tuple(uncovered))
-    return Decision(False, "", best, tuple(uncovered))
+def mentioned(name: str, label: str, text: str, names: Names) -> bool:
+    """Whether a text names the thing: as written, by a learned alias, or (people) by surname."""
+    forms = names.forms(name) | {fold(name)}
+    if any(contains_phrase(text, f) for f in forms if f):
+        return True
+    parts = words(name)
+    return label == "PERSON" and len(parts) > 1 and contains_phrase(text, parts[-1])
+
+
+def known(name: str, archive: Archive) -> bool:
+    """Whether any article mentions the name (as an entity, an alias, or every one of its words)."""
+    forms = archive.names.forms(name)
+    if forms & archive.names.known_names():
+        return True
+    toks = [w for w in words(name) if len(w) > 2 and not w.isdigit()]
+    return bool(toks) and all(archive.has_word(w[:-1] if len(w) > 3 and w.endswith("s") else w) for w in toks)
+
+
+def type_match(query: Query, choice: Choice) -> float:
+    """1 when the span is (or holds) an entity of the type asked for, 0 when not, 0.5 when the
+    question asks for no particular type."""
+    labels = query.labels
+    if not labels:
+        return 0.5
+    r = choice.reading
+    for s, e, label in choice.mentions:
+        if s < r.end and r.start < e and label in labels:
+            return 1.0
+    if query.answer_type == "number":
+        span = r.text.lower()
+        return float(any(ch.isdigit() for ch in span) or bool(set(words(span)) & _NUMBER_WORDS))
+    if query.answer_type == "date":
+        return float(bool(_YEAR.search(r.text)))
+    return 0.0
+
+
+def features(
+    query: Query, choice: Choice | None, evidence: list[Evidence], archive: Archive
+) -> dict[str, float]:
+    """Every feature of the abstention model for one question."""
+    if choice is None:
+        return dict.fromkeys(FEATURES, 0.0) | {"reader_margin": -MARGIN_CLIP, "reader_null": 1.0, "type_match": 0.5}
+    r = choice.reading
+    context = choice.context
+    have = stems(context)
+    terms = query.terms
+    coverage = sum(t in have or near_any(t, have) for t in terms) / len(terms) if terms else 1.0
+    names = [e for e in query.entities if e.label not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY")]
+    ent_cov = sum(mentioned(e.text, e.label, context, archive.names) for e in names) / len(names) if names else 1.0
+    unknown = sum(not known(e.text, archive) for e in names) / len(names) if names else 0.0
+    years = _YEAR.findall(query.text)
+    return {
+        "reader_margin": max(-MARGIN_CLIP, min(MARGIN_CLIP, r.margin)),
+        "reader_prob": r.prob,
+        "reader_null": r.null_prob,
+        "evidence_score": evidence[0].score if evidence else 0.0,
+        "term_coverage": coverage,
+        "entity_coverage": ent_cov,
+        "entity_unknown": unknown,
+        "type_match": type_match(query, choice),
+        "year_unknown": float(any(not archive.has_year(y) for y in years)),
+    }
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """Standardized logistic regression: P(answerable) from the features; abstain below threshold."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+    note: str = ""
+    short_margin: float = 0.0  # the reader's span is shown as a short answer from this margin up
+
+    def probability(self, values: dict[str, float]) -> float:
+        """P(the articles answer the question)."""
+        z = self.intercept + sum(
+            c * (values[f] - m) / (s or 1.0) for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def abstain(self, values: dict[str, float]) -> bool:
+        """Whether to say "the articles don't say"."""
+        return self.probability(values) < self.threshold
+
+    def to_json(self) -> dict[str, object]:
+        """The committed parameter file."""
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "short_margin": self.short_margin,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> AbstentionModel:
+        """Read a parameter file's contents."""
+        return cls(
+            tuple(data["features"]),
+            tuple(float(x) for x in data["mean"]),
+            tuple(float(x) for x in data["scale"]),
+            tuple(float(x) for x in data["coef"]),
+            float(data["intercept"]),
+            float(data["threshold"]),
+            str(data.get("note", "")),
+            float(data.get("short_margin", 0.0)),
+        )
+
+
+def model_path() -> Path:
+    """The committed parameters."""
+    return Path(str(resources.files("rag").joinpath("models", "abstain.json")))
+
+
+@cache
+def load_model(path: Path | None = None) -> AbstentionModel:
+    """The fitted abstention model (a neutral one, abstaining only on a negative reader margin,
+    until one is fitted)."""
+    path = path or model_path()
+    if not path.is_file():
+        n = len(FEATURES)
+        coef = tuple(1.0 if f == "reader_margin" else 0.0 for f in FEATURES)
+        return AbstentionModel(FEATURES, (0.0,) * n, (1.0,) * n, coef, 0.0, 0.5, "unfitted")
+    return AbstentionModel.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def years_in(texts: list[str]) -> set[str]:

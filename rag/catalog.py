@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from rag.terms import stem, subject_terms
+from index.text import contains_phrase, stem, tokenize
 from rag.types import Article
+
+MAX_RELATED = 5  # articles a metadata question with no article named is answered about
 
 _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest|most recent|first|came out)\b", re.I)
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
@@ -36,7 +38,7 @@ _META_WORDS = {
     stem(w)
     for w in "older oldest newer newest earlier earliest later latest recent first came out "
     "published publication dated date time timestamp headline title which two one other has have say "
-    "says what article articles report story piece year".split()
+    "says what article articles report story piece year both each all every".split()
 }
 
 
@@ -54,7 +56,7 @@ class MetadataAnswer:
     articles: tuple[Article, ...]
 
 
-def when(article: Article) -> str:
+def when(article: Article, clock: bool = True) -> str:
     """'April 8, 2025, 11:24' (or 'undated')."""
     if not article.date:
         return "undated"
@@ -62,7 +64,29 @@ def when(article: Article) -> str:
         d = date.fromisoformat(article.date)
     except ValueError:
         return article.date
-    return f"{d:%B} {d.day}, {d.year}" + (f", {article.time}" if article.time else "")
+    return f"{d:%B} {d.day}, {d.year}" + (f", {article.time}" if article.time and clock else "")
+
+
+HEADLINE_WORDS = 8  # words of a headline in an article's name
+
+
+def short_headline(article: Article) -> str:
+    """The first HEADLINE_WORDS words of the headline (with … when cut)."""
+    parts = article.title.split()
+    return " ".join(parts[:HEADLINE_WORDS]) + ("…" if len(parts) > HEADLINE_WORDS else "")
+
+
+def article_name(article: Article | None, headline: bool = True) -> str:
+    """How an answer names an article: outlet, date and headline, as far as they are known
+    ('the CNN article of July 31, 2022, “Nichelle Nichols, trailblazing …”')."""
+    if article is None:
+        return "an article"
+    outlet = f"{article.source} " if article.source else ""
+    dated = f" of {when(article, clock=False)}" if article.date else ""
+    head = f", “{short_headline(article)}”" if headline and article.headline else ""
+    if not outlet and not dated:
+        return f"the article “{short_headline(article)}”"
+    return f"the {outlet}article{dated}{head}"
 
 
 def named_articles(question: str, articles: dict[str, Article], as_source: bool = False) -> list[Article]:
@@ -88,9 +112,33 @@ def named_articles(question: str, articles: dict[str, Article], as_source: bool 
     return list(picked.values())
 
 
-def referenced(question: str, articles: dict[str, Article]) -> list[Article]:
-    """Articles the question names by date, or all of them (oldest first)."""
-    return named_articles(question, articles) or sorted(articles.values(), key=lambda a: a.date or "")
+def referenced(question: str, articles: dict[str, Article], related: list[Article]) -> list[Article]:
+    """Articles the question names (by date or outlet), or else the ones it is about (the articles
+    of its best passages), oldest first: never the whole archive."""
+    named = named_articles(question, articles) or named_outlets(question, articles)
+    chosen = named or related[:MAX_RELATED]
+    return sorted(chosen, key=lambda a: (a.date or "", a.time or ""))
+
+
+def outlets(articles: dict[str, Article]) -> dict[str, list[Article]]:
+    """The articles of each outlet or source the archive records."""
+    by: dict[str, list[Article]] = {}
+    for a in articles.values():
+        if a.source:
+            by.setdefault(a.source, []).append(a)
+    return by
+
+
+def named_outlets(question: str, articles: dict[str, Article]) -> list[Article]:
+    """Articles of the outlets a question names as whole words ("according to CNN"), when that
+    is some of the archive but not all of it."""
+    picked = [a for src, arts in outlets(articles).items() if contains_phrase(question, src, fuzzy=False) for a in arts]
+    return picked if 0 < len(picked) < len(articles) else []
+
+
+def subject_terms(question: str) -> list[str]:
+    """Stems of the question's tokens that are not about the articles themselves."""
+    return [s for s in dict.fromkeys(stem(t) for t in tokenize(question)) if s not in _META_WORDS]
 
 
 def without_article_names(question: str, articles: dict[str, Article]) -> str:
@@ -112,6 +160,10 @@ def without_article_names(question: str, articles: dict[str, Article]) -> str:
     return re.sub(r"\s{2,}", " ", _DATES_NAMING_ARTICLES.sub(drop_dates, question)).strip()
 
 
+def _outlet_words(articles: dict[str, Article]) -> set[str]:
+    return {stem(t) for src in outlets(articles) for t in tokenize(src)}
+
+
 def _parse(iso: str | None) -> date | None:
     try:
         return date.fromisoformat(iso or "")
@@ -119,17 +171,18 @@ def _parse(iso: str | None) -> date | None:
         return None
 
 
-def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnswer | None:
-    """An answer when the question is only about the articles' dates, order or headlines."""
+def metadata_answer(question: str, articles: dict[str, Article], related: list[Article]) -> MetadataAnswer | None:
+    """An answer when the question is only about the articles' dates, order or headlines: about
+    the articles it names, or else the articles of its best passages (`related`, best first)."""
     if not _ABOUT_ARTICLES.search(question) or not articles:
         return None
-    content = [t for t in subject_terms(question) if t not in _META_WORDS and not t.isdigit()]
+    content = [t for t in subject_terms(question) if not t.isdigit() and t not in _outlet_words(articles)]
     # "headline" always means the article's; "title" may be a person's ("what title does it give
     # Khamenei?"), so it only asks for the headline when nothing else is asked about.
     if _HEADLINE.search(question) and (
         re.search(r"\bheadlines?\b", question, re.I) or _TITLE_OF_ARTICLE.search(question) or not content
     ):
-        refs = referenced(question, articles)
+        refs = referenced(question, articles, related)
         lines = [
             f"The {when(a)} article's headline: “{a.title}”."
             if a.headline
@@ -139,7 +192,7 @@ def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnsw
         return MetadataAnswer(" ".join(lines), tuple(refs))
     if content:
         return None  # about what the articles say: answered from passages
-    dated = sorted((a for a in articles.values() if a.date), key=lambda a: (a.date, a.time or ""))
+    dated = [a for a in referenced(question, articles, related) if a.date]
     if _ORDER.search(question) and len(dated) >= 2:
         first, last = dated[0], dated[-1]
         text = (
@@ -149,6 +202,6 @@ def metadata_answer(question: str, articles: dict[str, Article]) -> MetadataAnsw
         )
         return MetadataAnswer(text, (first, last))
     if _WHEN.search(question):
-        refs = [a for a in referenced(question, articles)]
+        refs = referenced(question, articles, related)
         return MetadataAnswer(" ".join(f"“{a.title}” is dated {when(a)}." for a in refs), tuple(refs))
     return None

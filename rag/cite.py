@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from index.chunk import split_sentences
 from index.embed import Embedder
-from index.lexical import tokenize
-from rag.spelling import mentions
+from index.text import contains_phrase, tokenize
 from rag.types import Evidence
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -117,7 +116,7 @@ def supports(claim: str, evidence: Evidence, similarity: float) -> tuple[bool, s
     missing_numbers = numbers(claim) - numbers(passage)
     if missing_numbers:
         return False, f"numbers not in source: {', '.join(sorted(missing_numbers))}"
-    missing_names = {n for n in names(claim) if not mentions(passage, n)}
+    missing_names = {n for n in names(claim) if not contains_phrase(passage, n)}
     if missing_names:
         return False, f"names not in source: {', '.join(sorted(missing_names))}"
     if bool(_NEGATION.search(claim)) != bool(_NEGATION.search(sentence)):

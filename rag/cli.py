@@ -204,6 +204,19 @@ def serve_cmd(
     help="Results folder (JSON, Markdown report, PNG plots).",
 )
 @click.option("--check", is_flag=True, help="Exit 1 when a headline metric is below its threshold.")
+@click.option(
+    "--kit",
+    "kit_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A kit folder (articles/ + questions.jsonl): evaluate on a scratch index of its articles alone.",
+)
+@click.option(
+    "--part",
+    type=click.Choice(["report", "tune", "all"]),
+    default="report",
+    show_default=True,
+    help="Which part of the kit's fixed split: report (never tuned on), tune, or all.",
+)
 @click.pass_obj
 @friendly_errors
 def eval_cmd(
@@ -214,11 +227,13 @@ def eval_cmd(
     subset: str,
     out: Path,
     check: bool,
+    kit_dir: Path | None,
+    part: str,
 ) -> None:
-    """Score answers, citations, abstentions, retrieval and speed on a gold set."""
+    """Score answers, citations, abstentions, retrieval and speed on a gold set or a kit."""
     from evals.run import main as run_eval
 
-    sys.exit(run_eval(settings, dataset, list(configs), limit, subset, out, check))
+    sys.exit(run_eval(settings, dataset, list(configs), limit, subset, out, check, kit_dir, part))
 
 
 @main.command("bench")

@@ -1,46 +1,15 @@
-"""Follow-up questions rewritten into stand-alone questions from the chat history."""
+"""Follow-up questions rewritten into stand-alone questions from the chat history.
+
+Only real follow-ups are rewritten: a question whose pronoun points at something it never names
+("What else did he say?") or an ellipsis with no subject ("Why?"), as `Query.followup` tells from
+spaCy's parse. A question with a subject of its own is asked as it is.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from index.lexical import tokenize
-
-_PRONOUN = re.compile(
-    r"\b(he|she|they|him|her|his|hers|their|them|it|its|this|that|these|those|there|the same|the group|the groups)\b",
-    re.I,
-)
-_FOLLOWUP_START = re.compile(r"^\s*(and|what about|how about|why|what else|anything else|more|also|so)\b", re.I)
-_NAME = re.compile(r"\b(?:[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|al-\w+|as-\w+|ash-\w+|of|the|in))*)")
-_GENERIC_CAPS = {
-    "What",
-    "Who",
-    "When",
-    "Where",
-    "Why",
-    "How",
-    "Which",
-    "Did",
-    "Does",
-    "Do",
-    "Is",
-    "Are",
-    "Was",
-    "Were",
-    "The",
-    "A",
-    "An",
-    "And",
-    "In",
-    "On",
-    "According",
-    "Tell",
-    "Can",
-    "Could",
-    "Has",
-    "Have",
-}
+from rag.query import Query
 
 
 @dataclass(frozen=True)
@@ -51,44 +20,15 @@ class Turn:
     answer: str = ""
 
 
-def needs_context(question: str) -> bool:
-    """A question that leans on earlier turns: pronouns, 'what about ...', or very few content words."""
-    if _PRONOUN.search(question) or _FOLLOWUP_START.search(question):
-        return True
-    return not subjects(question) and len(tokenize(question)) <= 2
-
-
-def subjects(text: str) -> list[str]:
-    """Named things in a text (capitalised phrases), in order, without question words."""
-    names = []
-    for m in _NAME.finditer(text):
-        words = m.group().split()
-        while words and words[0] in _GENERIC_CAPS:
-            words.pop(0)
-        phrase = " ".join(words)
-        if phrase and phrase not in names:
-            names.append(phrase)
-    return names
-
-
-def standalone_question(question: str, history: list[Turn]) -> str:
-    """The question made self-contained: names from the latest earlier question are added when it
-    leans on them (a 'What did he say next?' after a question about al-Shahbandar retrieves for him)."""
-    if not history or not needs_context(question):
-        return question
-    for turn in reversed(history):
-        names = [n for n in subjects(turn.question) if n.lower() not in question.lower()]
+def standalone_question(query: Query, history: list[Turn], earlier: list[Query]) -> str:
+    """The question made self-contained: the names of the latest earlier question that has any are
+    added when this one is a follow-up ("What did he say next? (Kowalczyk)"); otherwise the
+    earlier question itself is added. `earlier` holds the parsed history questions, same order."""
+    if not history or not query.followup:
+        return query.text
+    asked = query.text.lower()
+    for q in reversed(earlier):
+        names = [e.text for e in q.entities if e.text.lower() not in asked]
         if names:
-            return f"{question} ({', '.join(names)})"
-    return f"{question} ({history[-1].question})"
-
-
-_PART_SPLIT = re.compile(
-    r",?\s+(?:and|but)\s+(?=(?:what|when|where|who|whom|which|why|how|did|does|do|is|are|was|were|has|have)\b)", re.I
-)
-
-
-def question_parts(question: str) -> list[str]:
-    """A two-part question ("Why X, and what Y?") split into its parts; otherwise the question."""
-    parts = [p.strip(" ,?") for p in _PART_SPLIT.split(question) if len(p.strip(" ,?").split()) >= 3]
-    return parts if len(parts) > 1 else [question]
+            return f"{query.text} ({', '.join(dict.fromkeys(names))})"
+    return f"{query.text} ({history[-1].question})"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from index.embed import Embedder
-from index.lexical import tokenize
+from index.text import contains_phrase, fold, tokenize
+from rag.catalog import article_name
 from rag.cite import names, numbers
 from rag.evidence import select_evidence
-from rag.spelling import fold, mentions
 from rag.types import Article, Citation, Comparison, Evidence, Hit, Side
 
 SAME_FACT_SIMILARITY = 0.6  # MiniLM cosine of two sentences reporting one fact, when they also ...
@@ -39,11 +38,16 @@ def is_comparative(question: str) -> bool:
     return bool(_COMPARATIVE.search(question))
 
 
-def best_per_article(evidence: list[Evidence], max_articles: int = 2) -> list[Evidence]:
-    """The best evidence of each of the best-scoring articles, best first."""
+SIDE_MARGIN = 0.1  # an article's best evidence this close to the best article's is a side of the comparison
+MAX_SIDES = 6
+
+
+def best_per_article(evidence: list[Evidence], max_articles: int = MAX_SIDES) -> list[Evidence]:
+    """The best evidence of each article whose best scores close to the best article's, best first."""
     picked: dict[str, Evidence] = {}
+    top = evidence[0].score if evidence else 0.0
     for e in evidence:
-        if e.passage.doc_id not in picked:
+        if e.passage.doc_id not in picked and e.score >= top - SIDE_MARGIN:
             picked[e.passage.doc_id] = e
             if len(picked) == max_articles:
                 break
@@ -51,22 +55,14 @@ def best_per_article(evidence: list[Evidence], max_articles: int = 2) -> list[Ev
 
 
 def article_label(article: Article | None) -> str:
-    """'the April 8 article' (or its title when it has no date)."""
-    if article is None:
-        return "an article"
-    if article.date:
-        try:
-            d = date.fromisoformat(article.date)
-            return f"the {d:%B} {d.day} article"
-        except ValueError:
-            pass
-    return f"“{article.title}”"
+    """How an article is named in support labels and comparisons (outlet and date, or headline)."""
+    return article_name(article, headline=article is not None and not (article.source or article.date))
 
 
 def relation(a: str, b: str, similarity: float) -> str:
     """'same' when two sentences report one fact, 'conflict' when they report it with different
     numbers, '' when they are about different things. `similarity` is the MiniLM cosine of the
-    two sentences with names folded (fold()), so the Pasdaran and the IRGC read alike."""
+    two sentences with accents and quotes folded (fold())."""
     na, nb = numbers(a), numbers(b)
     wa, wb = set(tokenize(fold(a))), set(tokenize(fold(b)))
     overlap = len(wa & wb) / max(1, min(len(wa), len(wb)))
@@ -87,13 +83,13 @@ def relation(a: str, b: str, similarity: float) -> str:
 
 
 def _anchors(text: str) -> set[str]:
-    """Names and distinctive words of a sentence, folded (IRGC and Pasdaran both give 'irgc')."""
+    """Names and distinctive words of a sentence, folded."""
     return {w for n in names(text) for w in tokenize(fold(n))}
 
 
 def _name_share(a: str, b: str) -> float:
     found = names(a)
-    return sum(mentions(b, n) for n in found) / len(found) if found else 1.0
+    return sum(contains_phrase(b, n) for n in found) / len(found) if found else 1.0
 
 
 @dataclass(frozen=True)
@@ -131,22 +127,24 @@ def find_matches(claim: str, claim_doc: str, hits: list[Hit], embedder: Embedder
     return matches
 
 
-def support_label(doc_ids: list[str], conflicts: list[str], articles: dict[str, Article], total: int) -> str:
-    """'reported by both articles', 'only in the April 8 article', ... for people."""
+def support_label(doc_ids: list[str], conflicts: list[str], articles: dict[str, Article], covering: int) -> str:
+    """'reported by 5 of the 7 articles that cover it', 'only in the CNN article of ...', for people.
+    `covering` counts the articles whose passages came up for the fact (the claim's own included)."""
     labels = [article_label(articles.get(d)) for d in doc_ids]
+    covering = max(covering, len(doc_ids) + len(conflicts))
     if len(doc_ids) == 1:
-        text = f"only in {labels[0]}" if total > 1 else f"from {labels[0]}"
-    elif len(doc_ids) == 2 and total == 2:
-        text = "reported by both articles"
+        text = f"only in {labels[0]}" if covering > 1 else f"from {labels[0]}"
+    elif len(doc_ids) == covering:
+        text = f"reported by all {len(doc_ids)} articles that cover it: " + "; ".join(labels)
     else:
-        text = f"reported by {len(doc_ids)} articles: " + ", ".join(labels)
+        text = f"reported by {len(doc_ids)} of the {covering} articles that cover it: " + "; ".join(labels)
     if conflicts:
         text += "; " + ", ".join(article_label(articles.get(d)) for d in conflicts) + " reports it differently"
     return text
 
 
 def compare(
-    question: str, hits: list[Hit], embedder: Embedder, articles: dict[str, Article], max_articles: int = 3
+    question: str, hits: list[Hit], embedder: Embedder, articles: dict[str, Article], max_articles: int = MAX_SIDES
 ) -> Comparison:
     """Answer from each article separately, then sort each article's claims into agree, only-one
     and conflict by checking them against the other articles."""
@@ -202,6 +200,7 @@ def citation_for(e: Evidence, n: int, articles: dict[str, Article]) -> Citation:
         score=e.score,
         passage_start=e.passage.start,
         passage_end=e.passage.end,
+        source=article.source if article else None,
     )
 
 
@@ -229,8 +228,8 @@ def render_comparison(comparison: Comparison, articles: dict[str, Article]) -> t
             quotes.append(f"{quote(e.text)} [{number[e.text]}]")
         lines.append(f"{label}: " + " ".join(quotes))
     for claim, docs in comparison.agree:
-        names = " and ".join(article_label(articles.get(d)) for d in docs)
-        lines.append(f"Agree: {names} both report [{number[claim]}].")
+        names = "; ".join(article_label(articles.get(d)) for d in docs)
+        lines.append(f"Agree ({len(docs)} articles): {names} report [{number[claim]}].")
     for claim, doc in comparison.only:
         lines.append(f"Only in {article_label(articles.get(doc))}: [{number[claim]}].")
     for claim, _doc, other, other_doc in comparison.conflicts:

@@ -9,25 +9,19 @@ import numpy as np
 
 from index.chunk import split_sentences
 from index.embed import Embedder
-from index.lexical import tokenize
-from rag.answertype import expected_type, gives
-from rag.guard import is_redirect_attempt
+from index.text import tokenize
 from rag.types import Evidence, Hit
 
-# Weights of the sentence score; tuned on the gold set (see evals/).
+# Weights of the sentence score (MiniLM similarity and word overlap).
 DENSE_WEIGHT = 0.6
 LEXICAL_WEIGHT = 0.4
 RANK_BONUS = 0.02
 PAIR_PENALTY = 0.03  # two sentences must match clearly better than one to be preferred
-TYPE_BONUS = 0.05  # for a sentence holding the kind of value asked for ("how many": a number)
 
 
-# A sentence that opens by pointing back ("The group has since denied ...") names its subject in
-# the sentence before; quoted alone it would not say who.
-_ANAPHOR = re.compile(
-    r"^[\"“‘']?(?:he|she|they|it|this|these|those|such|the (?:group|move|idea))\b",
-    re.I,
-)
+# A sentence that opens with a pronoun ("They have since denied ...") names its subject in the
+# sentence before; quoted alone it would not say who.
+_ANAPHOR = re.compile(r"^[\"“‘']?(?:he|she|they|it|this|these|those|such)\b", re.I)
 
 
 ANTECEDENT_CHARS = 600  # how far back the sentence before may start
@@ -66,13 +60,9 @@ def select_evidence(
                 continue
             seen.add(key)
             text = hit.passage.text[start - hit.passage.start : end - hit.passage.start]
-            if is_redirect_attempt(text):
-                # An article's "ignore previous instructions ..." is data: never evidence or support.
-                continue
             candidates.append((hit, start, end, text, rank))
     if not candidates:
         return []
-    kind = expected_type(question)
     qvec = embedder.embed([question])[0] if question_vector is None else question_vector
     svecs = embedder.embed([c[3] for c in candidates])
     dense = svecs @ qvec
@@ -82,8 +72,6 @@ def select_evidence(
         score += RANK_BONUS * (len(hits) - rank) / max(len(hits), 1)
         if _is_pair(hit, start, end):
             score -= PAIR_PENALTY
-        if kind is not None and gives(kind, question, text):
-            score += TYPE_BONUS
         scored.append(Evidence(hit.passage, start, end, text, score))
     scored.sort(key=lambda e: -e.score)
     return scored
@@ -130,3 +118,11 @@ def with_antecedent(e: Evidence, body: str | None = None) -> Evidence:
             sentences=((start, stop), *passage.sentences),
         )
     return Evidence(passage, start, e.end, text, e.score)
+
+
+def containing(evidence: list[Evidence], doc_id: str, start: int, end: int) -> Evidence | None:
+    """The best-scored evidence unit of an article that holds the span start..end (body offsets)."""
+    for e in evidence:
+        if e.passage.doc_id == doc_id and e.start <= start and end <= e.end:
+            return e
+    return None

@@ -1,4 +1,10 @@
-"""Checks on the question itself: unusable input, and attempts to redirect the assistant."""
+"""Checks on the question itself: unusable input, and attempts to redirect the assistant.
+
+Only questions are checked, with narrow patterns that need an instruction aimed at the assistant
+("ignore your instructions", "reveal the system prompt", "write me a poem"); a question that only
+uses a word of one ("What did Dan Campbell say?", "Which poem won the prize?") is a question.
+Article text is never checked: it reaches the model only as numbered, quoted data.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +14,18 @@ import unicodedata
 from rag.errors import BadQuestionError
 
 _INSTRUCTION_PATTERNS = [
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules|above|previous|context)\b",
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules|everything above|previous|context)\b",
     r"\b(system|hidden|initial)\s+prompt\b",
-    r"\breveal\b.{0,30}\b(prompt|instructions?|rules)\b",
-    r"\byou are now\b|\bact as\b|\bpretend (to be|you)\b|\brole-?play\b|\bjailbreak\b|\bDAN\b",
-    r"^\s*(write|compose|generate|draft)\b.{0,40}\b(poem|song|story|essay|joke|code|script|haiku|limerick|recipe)\b",
-    r"\b(poem|haiku|limerick|song lyrics)\b",
-    r"\b(translate|summari[sz]e)\b.{0,30}\b(instructions?|prompt)\b",
-    # Asking for the prompt in other words: "your rules", "the instructions you were given", "the text above".
+    r"\b(reveal|print|show|repeat|output)\b.{0,30}\b(prompt|instructions?|rules)\b",
+    r"\byou are now\b|\bpretend (to be|you are)\b|\bjailbreak\b|\bdeveloper mode\b",
+    r"^\s*(please\s+)?(write|compose|generate|draft)\s+(me\s+|us\s+)?(a|an|some)\s+(\w+\s+)?"
+    r"(poem|song|story|essay|joke|code|script|haiku|limerick|recipe)\b",
     r"\byour\s+(\w+\s+)?(instructions?|prompt|rules|guidelines|configuration|programming)\b",
     r"\b(instructions?|prompt|rules)\s+(you\s+(were|have been|are)\s+given|given to you)\b",
-    r"\b(text|everything|words|messages?)\s+above\b|\b(hidden|secret|original)\s+(rules|instructions?)\b",
-    r"\bnew instructions?\s*:|^\s*(system|assistant)\s*:|\bfrom now on,? you\b|\bapi[ _-]?key\b",
-    # A question that starts by telling the assistant to drop what it was doing.
-    r"^\s*(forget|ignore|disregard|never mind)\b",
-    # Unrelated writing, or a changed voice.
-    r"\b(tell|write|give)\s+(me\s+|us\s+)?(a|an|another)\s+(joke|story|riddle|poem|song)\b",
-    r"\b(as|like)\s+an?\s+(pirate|poet|rapper|comedian|cowboy|five-year-old)\b|\bin the style of\b",
+    r"\bnew instructions?\s*:|^\s*(system|assistant)\s*:|\bfrom now on,? you\b",
+    r"^\s*(forget|ignore|disregard|never mind)\b.{0,20}\b(that|this|above|previous|instructions?|everything)\b",
+    r"\b(tell|write|give)\s+(me\s+|us\s+)(a|an|another)\s+(joke|story|riddle|poem|song)\b",
+    r"\b(answer|reply|respond|talk|speak)\s+(as|like)\s+an?\s+\w+|\bin the style of\b|\bas an?\s+\w+\s+would\b",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.I)
 

@@ -1,64 +1,115 @@
-"""The answer pipeline: question -> retrieval -> evidence -> generation -> verified, cited answer."""
+"""The answer pipeline: question -> parsed Query -> a router by answer mode -> one handler each
+(refused, metadata, spelling, compare, answer). The answer handler retrieves passages, lets the
+trained reader find the span that answers, decides abstention with the fitted model, and composes
+a short answer with the quote that proves it, plus verified generated sentences."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from datetime import date
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from index.chunk import split_sentences
 from index.embed import CachingEmbedder, Embedder, make_embedder
-from index.lexical import tokenize
 from index.snapshot import Snapshot
-from rag.abstain import decide
-from rag.catalog import metadata_answer, named_articles, when, without_article_names
+from index.text import contains_phrase, tokenize
+from rag.abstain import Choice, features, load_model
+from rag.catalog import article_name, metadata_answer, named_articles, named_outlets, when
 from rag.cite import Support, verify
-from rag.conversation import Turn, question_parts, standalone_question
-from rag.corroborate import (
-    best_per_article,
-    citation_for,
-    compare,
-    find_matches,
-    is_comparative,
-    quote,
-    render_comparison,
-    support_label,
-)
+from rag.conversation import Turn, standalone_question
+from rag.corroborate import citation_for, compare, find_matches, quote, render_comparison, support_label
 from rag.errors import LLMUnavailableError
 from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
-from rag.namings import asks_spelling, name_forms, render_forms
 from rag.prompt import answer_messages
+from rag.query import Query, parse_query
+from rag.reader import Context, OnnxReader, Reader
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.types import Answer, Article, ArticleSupport, Citation, Event, Evidence, Final, Hit, Token
+from rag.spellings import asks_spelling, render, writings
+from rag.types import (
+    Answer,
+    Article,
+    ArticleSupport,
+    Citation,
+    Event,
+    Evidence,
+    Final,
+    Hit,
+    Passage,
+    ShortAnswer,
+    Token,
+)
 
-N_SOURCES = 3  # evidence sentences shown to the generator
+N_SOURCES = 3  # evidence units shown to the generator
+READ_DEPTH = 5  # passages the reader reads
 SUPPORT_DEPTH = 8  # passages searched for other articles that report a cited fact
 QUOTE_MARGIN = 0.10  # a second quoted sentence must score within this of the best
 RESTATE_SHARE = 0.5  # a generated claim with this share of a source's new words stands in for quoting it
+SHORT_WORDS = 12  # a span longer than this is a statement: quoted, not shown as a short answer
+MAX_SIDES = 6  # articles a comparison gives one short answer each for
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
 REFUSE_TEXT = (
     "I can only answer questions about the articles in the archive, and the articles don't say anything about that."
 )
 
 
+@dataclass
+class Asked:
+    """One question on its way through the pipeline: what every handler reads."""
+
+    text: str  # as asked (cleaned)
+    query: Query  # of the stand-alone question
+    retriever: Retriever
+    hits: list[Hit]
+    vector: np.ndarray
+    t0: float
+    top_k: int
+    mode: str
+    id: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        """The served archive's articles."""
+        return self.retriever.snapshot.articles
+
+    def base(self) -> Answer:
+        """The answer every handler fills in."""
+        return Answer(
+            self.text, "", False, (), tuple(self.hits), self.timings, id=self.id, standalone_question=self.query.text
+        )
+
+    def done(self) -> dict[str, float]:
+        """The timings with the total so far."""
+        self.timings.setdefault("generate", 0.0)
+        self.timings["total"] = (time.perf_counter() - self.t0) * 1000
+        return self.timings
+
+
 class Pipeline:
     """Answers questions over the served index; models load on first use and are shared by all callers."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._sentence_embedder: CachingEmbedder | None = None
         self._generator = generator
+        self._reader = reader
         self._snapshot: Snapshot | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+        self.abstainer = load_model()
 
     @property
     def embedder(self) -> Embedder:
@@ -80,6 +131,13 @@ class Pipeline:
         if self._generator is None:
             self._generator = make_generator(self.settings)
         return self._generator
+
+    @property
+    def reader(self) -> Reader:
+        """The extractive reader (loaded on first use)."""
+        if self._reader is None:
+            self._reader = OnnxReader()
+        return self._reader
 
     def retriever(self) -> Retriever:
         """A retriever over the served generation, reopened when a build publishes a new one."""
@@ -123,129 +181,259 @@ class Pipeline:
         t0 = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         if is_redirect_attempt(text):
-            yield Final(Answer(text, REFUSE_TEXT, True, (), (), _ms(t0), mode="refused", id=id))
+            timings = {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}
+            yield Final(Answer(text, REFUSE_TEXT, True, (), (), timings, mode="refused", id=id))
             return
-        standalone = standalone_question(text, list(history))
+        query = parse_query(text)
+        if history and query.followup:
+            earlier = [parse_query(t.question) for t in list(history)[-3:]]
+            query = parse_query(standalone_question(query, list(history), earlier))
         retriever = self.retriever()
-        meta = metadata_answer(standalone, retriever.snapshot.articles)
-        if meta is not None and not compare:
-            timings = _ms(t0)
-            cites = tuple(metadata_citation(n, a) for n, a in enumerate(meta.articles, start=1))
-            marked = meta.text + " " + " ".join(f"[{c.n}]" for c in cites)
-            yield Final(
-                Answer(text, marked, False, cites, (), timings, mode="metadata", id=id, standalone_question=standalone)
-            )
-            return
         k = top_k or self.settings.top_k
-        articles = retriever.snapshot.articles
-        scope = self.scope(standalone, articles)
-        qvec = self.embedder.embed([standalone])[0]
-        hits = retriever.search(standalone, k, mode or self.settings.retrieval, qvec, scope)
-        comparative = is_comparative(standalone)
-        if comparative and scope is None and not compare:
-            hits = retriever.per_article(standalone, hits, k, mode or self.settings.retrieval, qvec)
-        timings = {"retrieve": (time.perf_counter() - t0) * 1000}
-        evidence = select_evidence(standalone, hits, self.sentence_embedder, qvec)
-        timings["evidence"] = (time.perf_counter() - t0) * 1000 - timings["retrieve"]
-        asked = without_article_names(standalone, articles)  # "the April 8 report" names no subject
-        decision = decide(asked, evidence, hits, retriever.archive, not comparative)
-        base = Answer(text, "", False, (), tuple(hits), timings, id=id, standalone_question=standalone)
+        retrieval = mode or self.settings.retrieval
+        vector = self.embedder.embed([query.text])[0]
+        scope = self.scope(query.text, retriever.snapshot.articles)
+        hits = retriever.search(query.text, k, retrieval, vector, scope)
+        if query.comparative and scope is None and not compare:
+            hits = retriever.per_article(query.text, hits, k, retrieval, vector)
+        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id)
+        asked.timings["retrieve"] = (time.perf_counter() - t0) * 1000
+        yield from self.route(asked, compare)(asked)
+
+    def route(self, asked: Asked, compare: bool) -> Callable[[Asked], Iterator[Event]]:
+        """The handler for the question's answer mode."""
+        if not compare and self._metadata(asked) is not None:
+            return self.answer_metadata
         if compare:
-            deep = retriever.search(standalone, max(k, 10), mode or self.settings.retrieval, qvec)
-            yield Final(self._compare(standalone, deep, retriever, timings, t0, base))
-            return
-        forms = name_forms(asked, evidence) if asks_spelling(asked) and not decision.unknown else None
-        if forms is not None:
-            # "How do the two articles spell ...?": the sentences that write the name answer it,
-            # even when they match the rest of the question too weakly to pass the abstention.
-            answer_text, citations = render_forms(forms, articles)
-            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
-            yield Final(replace(base, text=answer_text, citations=citations, mode="spelling"))
-            return
-        if decision.abstain:
-            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
-            yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained"))
-            return
-
-        # Lead with the evidence every part of the question needs: the best sentence of each
-        # article for a comparison, the best sentence for each part of a two-part question.
-        parts = question_parts(standalone)
-        if comparative:
-            leads = best_per_article(evidence)
-        elif len(parts) > 1:
-            leads = [select_evidence(part, hits, self.sentence_embedder)[0] for part in parts]
-        else:
-            leads = evidence[:1]
-
-        sources = pick_sources(leads + evidence)
-        must_quote = len(pick_sources(leads))
-        t1 = time.perf_counter()
-        draft: list[str] = []
-        notice = ""
-        try:
-            for piece in self.generator.stream(answer_messages(text, sources, articles), self.settings.llm_max_tokens):
-                if not draft:
-                    timings["first_token"] = (time.perf_counter() - t0) * 1000
-                draft.append(piece)
-                yield Token(piece)
-        except LLMUnavailableError as exc:
-            notice = f"{exc}; showing the best passages instead"
-        timings["generate"] = (time.perf_counter() - t1) * 1000
-        checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
-        # Quotes that open with "The group ..." carry the sentence before; the model saw, and
-        # corroboration checks, the evidence sentence itself.
-        quoted = [with_antecedent(e, _body(articles, e)) for e in sources]
-        answer_text, citations, mode = compose(checked, sources, articles, must_quote, standalone, quoted)
-        claims = {c.n: src.text for c in citations for src, q in zip(sources, quoted) if _same_span(c, q)}
-        support = self.corroborate(citations, retriever, claims)
-        timings["total"] = (time.perf_counter() - t0) * 1000
-        yield Final(replace(base, text=answer_text, citations=citations, notice=notice, mode=mode, support=support))
+            return self.answer_compare
+        if asks_spelling(asked.query.text):
+            return self.answer_spelling
+        return self.answer_question
 
     @staticmethod
     def scope(question: str, articles: dict[str, Article]) -> frozenset[str] | None:
         """The articles a question is about when it names some of them by date ("according to the
-        April 8 report"); None (the whole archive) otherwise, and for comparisons."""
-        named = named_articles(question, articles, as_source=True)
-        if not named or len(named) == len(articles) or is_comparative(question):
+        April 8 report") or outlet ("according to CNN"); None (the whole archive) otherwise."""
+        named = named_articles(question, articles, as_source=True) or named_outlets(question, articles)
+        if not named or len(named) == len(articles):
             return None
         return frozenset(a.doc_id for a in named)
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    def _metadata(self, asked: Asked):  # type: ignore[no-untyped-def]
+        related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
+        return metadata_answer(asked.query.text, asked.articles, related)
+
+    def answer_metadata(self, asked: Asked) -> Iterator[Event]:
+        """Questions about the articles themselves, from their metadata."""
+        meta = self._metadata(asked)
+        assert meta is not None
+        cites = tuple(metadata_citation(n, a) for n, a in enumerate(meta.articles, start=1))
+        marked = meta.text + " " + " ".join(f"[{c.n}]" for c in cites)
+        yield Final(replace(asked.base(), text=marked, citations=cites, contexts=(), mode="metadata", timings_ms=asked.done()))
+
+    def answer_compare(self, asked: Asked) -> Iterator[Event]:
+        """Side by side: what each article says, what agrees, what only one reports, what differs."""
+        deep = asked.retriever.search(asked.query.text, max(asked.top_k, 10), asked.mode, asked.vector)
+        comparison = compare(asked.query.text, deep, self.sentence_embedder, asked.articles)
+        text, citations = render_comparison(comparison, asked.articles)
+        base = replace(asked.base(), comparison=comparison, timings_ms=asked.done())
+        if not citations:
+            yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained"))
+            return
+        yield Final(replace(base, text=text, citations=citations, mode="compare"))
+
+    def answer_spelling(self, asked: Asked) -> Iterator[Event]:
+        """How each article writes the name the question is about."""
+        deep = asked.retriever.per_article(asked.query.text, asked.hits, asked.top_k, asked.mode, asked.vector)
+        evidence = select_evidence(asked.query.text, deep, self.sentence_embedder, asked.vector)
+        found = writings(asked.query, evidence, asked.retriever.snapshot.names)
+        if not found:
+            yield from self.answer_question(asked)
+            return
+        text, citations = render(found, asked.articles)
+        yield Final(replace(asked.base(), text=text, citations=citations, mode="spelling", timings_ms=asked.done()))
+
+    def answer_question(self, asked: Asked) -> Iterator[Event]:
+        """Read, decide, compose: a short answer and its quote, or "the articles don't say"."""
+        t = time.perf_counter()
+        query, hits = asked.query, asked.hits
+        evidence = select_evidence(query.text, hits, self.sentence_embedder, asked.vector)
+        asked.timings["evidence"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        choices = self.read(query.text, hits)
+        asked.timings["read"] = (time.perf_counter() - t) * 1000
+        best = max(choices, key=lambda c: c.reading.margin) if choices else None
+        signals = features(query, best, evidence, asked.retriever.archive)
+        p = self.abstainer.probability(signals)
+        signals["p_answerable"] = p
+        base = replace(asked.base(), signals=signals)
+        if best is None or not evidence or p < self.abstainer.threshold:
+            yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained", timings_ms=asked.done()))
+            return
+        leads: list[Evidence] = []
+        spans: list[tuple[str, Evidence, int, int]] = []  # short answer text, its sentence, body offsets
+        # The reader's span leads only when it is sure enough (a margin fitted so that a wrong
+        # short answer above a right quote stays rare); otherwise the best evidence sentence does.
+        for choice in self._answers(query, hits, choices, best):
+            if choice.reading.margin < self.abstainer.short_margin:
+                continue
+            found = self.locate(choice, hits, asked.articles)
+            if found is None:
+                continue
+            sentence, s, e = found
+            leads.append(sentence)
+            if query.short and len(choice.reading.text.split()) <= SHORT_WORDS and _balanced(choice.reading.text):
+                spans.append((choice.reading.text, sentence, s, e))
+        if not leads:
+            leads = evidence[:1]
+        for part in query.parts[1:]:
+            part_evidence = select_evidence(part, hits, self.sentence_embedder)
+            leads += part_evidence[:1]
+        sources = distinct(leads + evidence, N_SOURCES)
+        must_quote = len(distinct(leads, N_SOURCES))
+        yield from self._compose(asked, base, sources, must_quote, spans, p)
+
+    def read(self, question: str, hits: list[Hit]) -> list[Choice]:
+        """The reader's best span in each of the top passages (with its article's headline)."""
+        top = hits[:READ_DEPTH]
+        articles = self._snapshot.articles if self._snapshot else {}
+        names = self._snapshot.names if self._snapshot else None
+        contexts = []
+        for h in top:
+            a = articles.get(h.passage.doc_id)
+            contexts.append(Context(a.title if a is not None and a.headline else "", h.passage.text))
+        readings = self.reader.read(question, contexts)
+        out = []
+        for i, (h, ctx, r) in enumerate(zip(top, contexts, readings)):
+            shift = ctx.offset - h.passage.start
+            found = names.mentions.get(h.passage.doc_id, []) if names is not None else []
+            mentions = tuple(
+                (s + shift, e + shift, lab) for s, e, lab in found if h.passage.start <= s and e <= h.passage.end
+            )
+            out.append(Choice(i, r, ctx.joined, mentions))
+        return out
+
+    @staticmethod
+    def _answers(query: Query, hits: list[Hit], choices: list[Choice], best: Choice) -> list[Choice]:
+        """The readings shown: the best one, or for a comparison the best of each article that
+        the reader finds an answer in."""
+        if not query.comparative:
+            return [best]
+        per_doc: dict[str, Choice] = {}
+        for c in sorted(choices, key=lambda c: -c.reading.margin):
+            doc = hits[c.index].passage.doc_id
+            if doc not in per_doc and (c is best or c.reading.margin > 0):
+                per_doc[doc] = c
+        return list(per_doc.values())[:MAX_SIDES]
+
+    @staticmethod
+    def locate(choice: Choice, hits: list[Hit], articles: dict[str, Article]) -> tuple[Evidence, int, int] | None:
+        """The span as offsets into its article body and the sentence(s) holding it; a span the
+        reader took from the headline is looked up in the body (None when the body lacks it)."""
+        r = choice.reading
+        passage = hits[choice.index].passage
+        article = articles.get(passage.doc_id)
+        if article is None or not r.text:
+            return None
+        offset = len(choice.context) - len(passage.text)
+        if r.start >= offset:
+            s, e = passage.start + r.start - offset, passage.start + r.end - offset
+        else:  # from the headline: where the body says it, in this passage first
+            at = passage.text.find(r.text)
+            if at >= 0:
+                s = passage.start + at
+            else:
+                s = article.body.find(r.text)
+                if s < 0 or not contains_phrase(article.body, r.text, fuzzy=False):
+                    return None
+            e = s + len(r.text)
+        if article.body[s:e] != r.text:
+            return None
+        return sentence_around(article, passage, s, e), s, e
+
+    def _compose(
+        self,
+        asked: Asked,
+        base: Answer,
+        sources: list[Evidence],
+        must_quote: int,
+        spans: list[tuple[str, Evidence, int, int]],
+        p: float,
+    ) -> Iterator[Event]:
+        articles = asked.articles
+        t1 = time.perf_counter()
+        draft: list[str] = []
+        notice = ""
+        try:
+            messages = answer_messages(asked.text, sources, articles)
+            for piece in self.generator.stream(messages, self.settings.llm_max_tokens):
+                if not draft:
+                    asked.timings["first_token"] = (time.perf_counter() - asked.t0) * 1000
+                draft.append(piece)
+                yield Token(piece)
+        except LLMUnavailableError as exc:
+            notice = f"{exc}; showing the best passages instead"
+        asked.timings["generate"] = (time.perf_counter() - t1) * 1000
+        checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
+        quoted = [with_antecedent(e, _body(articles, e)) for e in sources]
+        text, citations, mode = compose(checked, sources, articles, must_quote, asked.query.text, quoted)
+        short: ShortAnswer | None = None
+        lines = []
+        for span_text, sentence, s, e in spans:
+            n = next((c.n for c in citations if c.doc_id == sentence.passage.doc_id and c.start <= s and e <= c.end), 0)
+            if not n:
+                continue
+            if short is None:
+                short = ShortAnswer(span_text, n, sentence.passage.doc_id, s, e, p)
+            lines.append(f"{span_text} [{n}]")
+        if lines:
+            text = "; ".join(lines) + "\n" + text
+        claims = {c.n: src.text for c in citations for src, q in zip(sources, quoted) if _same_span(c, q)}
+        support = self.corroborate(citations, asked.retriever, claims)
+        yield Final(
+            replace(
+                base,
+                text=text,
+                citations=citations,
+                notice=notice,
+                mode=mode,
+                support=support,
+                short_answer=short,
+                timings_ms=asked.done(),
+            )
+        )
 
     def corroborate(
         self, citations: tuple[Citation, ...], retriever: Retriever, claims: dict[int, str] | None = None
     ) -> tuple[ArticleSupport, ...]:
-        """For each citation, the articles that report the same fact (checked, not string-matched).
-        claims gives, by citation number, the fact to check when it is narrower than the quote."""
+        """For each citation, the articles that report the same fact (checked, not string-matched),
+        out of the articles whose passages come up for it."""
         articles = retriever.snapshot.articles
         out = []
         for c in citations:
             matches = []
+            covering = {c.doc_id}
             fact = (claims or {}).get(c.n, c.sentence)
             # A two-sentence citation is backed by an article that reports either sentence.
             for s, e in split_sentences(fact):
                 claim = fact[s:e]
                 hits = retriever.search(claim, SUPPORT_DEPTH, "hybrid")
+                covering |= {h.passage.doc_id for h in hits}
                 matches += find_matches(claim, c.doc_id, hits, self.sentence_embedder)
             same = list(dict.fromkeys([c.doc_id] + [m.doc_id for m in matches if m.kind == "same"]))
             conflicts = list(dict.fromkeys(m.doc_id for m in matches if m.kind == "conflict" and m.doc_id not in same))
-            label = support_label(same, conflicts, articles, len(articles))
+            label = support_label(same, conflicts, articles, len(covering))
             out.append(ArticleSupport(c.n, fact, tuple(same), tuple(conflicts), label))
         return tuple(out)
 
-    def _compare(
-        self, question: str, hits: list[Hit], retriever: Retriever, timings: dict[str, float], t0: float, base: Answer
-    ) -> Answer:
-        articles = retriever.snapshot.articles
-        comparison = compare(question, hits, self.sentence_embedder, articles)
-        text, citations = render_comparison(comparison, articles)
-        timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
-        if not citations:
-            return replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained", comparison=comparison)
-        return replace(base, text=text, citations=citations, mode="compare", comparison=comparison)
 
-
-def pick_sources(evidence: list[Evidence], n: int = N_SOURCES) -> list[Evidence]:
-    """The best evidence sentences, skipping near-identical repeats of one article's sentence."""
-    return distinct(evidence, n)
+def sentence_around(article: Article, passage: Passage, start: int, end: int) -> Evidence:
+    """The sentence(s) of the passage that hold body[start:end] (the whole passage if none does)."""
+    spans = [(s, e) for s, e in passage.sentences if s < end and start < e] or [(passage.start, passage.end)]
+    s, e = spans[0][0], spans[-1][1]
+    return Evidence(passage, s, e, article.body[s:e], 1.0)
 
 
 def compose(
@@ -271,6 +459,8 @@ def compose(
 
     parts = []
     covered: set[int] = set()
+    for source in range(1, must_quote + 1):
+        number(source)  # the leads (they hold the short answers) are cited first
     for s in checked:
         if s.supported and s.source is not None:
             claim = s.claim.text.rstrip()
@@ -287,9 +477,8 @@ def compose(
         if source in covered:
             continue
         e = shown[source - 1]
-        article = articles.get(e.passage.doc_id)
-        label = f"The {human_date(article.date)} article" if article and article.date else "The article"
-        parts.append(f"{label} reports: {quote(e.text)} [{number(source)}]")
+        label = article_name(articles.get(e.passage.doc_id), headline=False)
+        parts.append(f"{label[0].upper() + label[1:]} reports: {quote(e.text)} [{number(source)}]")
     citations = [
         citation_for(shown[source - 1], n, articles)
         for source, n in sorted(numbering.items(), key=lambda item: item[1])
@@ -308,17 +497,16 @@ def restates(claim: str, sentence: str, question: str = "", share: float = RESTA
 def metadata_citation(n: int, article: Article) -> Citation:
     """A citation of an article's metadata (headline and dateline), which lie outside its body."""
     lines = [f"Headline: {article.title}" if article.headline else "No headline", f"Dated: {when(article)}"]
+    if article.source:
+        lines.append(f"Source: {article.source}")
     text = "\n".join(lines)
     return Citation(n, article.doc_id, article.title, article.date, text, text, 0, 0, 1.0)
 
 
-def human_date(iso: str) -> str:
-    """2025-04-07 -> April 7, 2025 (unparseable dates are returned as they are)."""
-    try:
-        d = date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return f"{d:%B} {d.day}, {d.year}"
+def _balanced(text: str) -> bool:
+    """A span that opens no quotation or bracket it does not close."""
+    pairs = (("“", "”"), ("(", ")"), ("[", "]"))
+    return all(text.count(a) == text.count(b) for a, b in pairs) and text.count('"') % 2 == 0
 
 
 def _body(articles: dict[str, Article], e: Evidence) -> str | None:
@@ -328,7 +516,3 @@ def _body(articles: dict[str, Article], e: Evidence) -> str | None:
 
 def _same_span(c: Citation, e: Evidence) -> bool:
     return c.doc_id == e.passage.doc_id and c.start == e.start and c.end == e.end
-
-
-def _ms(t0: float) -> dict[str, float]:
-    return {"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - t0) * 1000}

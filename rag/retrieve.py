@@ -8,13 +8,14 @@ from collections.abc import Collection
 import numpy as np
 
 from index.embed import Embedder
-from index.lexical import tokenize
+from index.names import Names
 from index.snapshot import Snapshot
+from index.text import tokenize
 from rag.abstain import years_in
 from rag.types import Hit, Passage
 
 RRF_K = 60
-COMPARED_ARTICLES = 2  # articles a comparison question gets evidence from ("do the two articles ...")
+COMPARED_ARTICLES = 4  # articles a comparison question gets evidence from, at most
 PER_ARTICLE_K = 3  # passages searched in each of them
 MODES = ("hybrid", "dense", "bm25")
 
@@ -80,7 +81,7 @@ class Retriever:
         article's best passage, which a search of the whole archive may rank below another
         article's fifth."""
         docs = list(dict.fromkeys(h.passage.doc_id for h in hits))
-        if len(docs) < COMPARED_ARTICLES:  # all k from one article: find the next article further down
+        if len(docs) < 2:  # all k from one article: find the next article further down
             deeper = self.search(query, 4 * k, mode, vector)
             docs = list(dict.fromkeys(docs + [h.passage.doc_id for h in deeper]))
         docs = docs[:COMPARED_ARTICLES]
@@ -92,12 +93,13 @@ class Retriever:
 
 
 class ArchiveWords:
-    """What the whole archive mentions (the abstention's `Archive`): years, found on the first
+    """What the whole archive mentions (the abstention's `Archive`): its names, years, found on the first
     question that names one (scanning 100,000 passages' articles takes a second, which a cold start
     should not pay), and words, from the BM25 vocabulary plus the headlines, dates and sources."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        self.names: Names = snapshot.names
         self._years: set[str] | None = None
         self._metadata: set[str] | None = None
 
@@ -109,7 +111,7 @@ class ArchiveWords:
 
     def has_word(self, token: str, variants: bool = True) -> bool:
         """Whether any article uses the token or (with `variants`) a one-letter variant of it
-        (Khamenei / Khameinei)."""
+        (Zelensky / Zelenskiy)."""
         lexical = self._snapshot.lexical
         found = lexical.known(token) or token in self._metadata_words()
         return found or (variants and lexical.known_variant(token))

@@ -79,6 +79,7 @@ class Citation:
     score: float
     passage_start: int = 0
     passage_end: int = 0
+    source: str | None = None  # the article's outlet, when known
 
     def to_json(self) -> dict[str, Any]:
         """The citation as the public JSON shape."""
@@ -92,6 +93,7 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            "source": self.source,
         }
 
 
@@ -148,6 +150,30 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The span that answers the question, verbatim from the cited article (`body[start:end] ==
+    text`; a span of the headline has start = end = -1)."""
+
+    text: str
+    n: int  # the citation that proves it
+    doc_id: str
+    start: int
+    end: int
+    score: float  # the abstention model's P(answerable)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape."""
+        return {
+            "text": self.text,
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The final answer to one question."""
 
@@ -163,6 +189,8 @@ class Answer:
     standalone_question: str = ""
     support: tuple[ArticleSupport, ...] = ()  # per citation: which articles report it
     comparison: Comparison | None = None  # set in compare mode
+    short_answer: ShortAnswer | None = None
+    signals: dict[str, float] = field(default_factory=dict)  # abstention features and P(answerable)
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the public `rag ask --json` object."""
@@ -183,6 +211,7 @@ class Answer:
                 for h in self.contexts
             ],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "short_answer": self.short_answer.to_json() if self.short_answer else None,
         }
         if self.support:
             data["support"] = [s.to_json() for s in self.support]

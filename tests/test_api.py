@@ -29,7 +29,7 @@ from rag.settings import PROJECT_ROOT, Settings
 from ui.server import BackgroundServer, check_bind, create_server, serve
 
 SEEDS = PROJECT_ROOT / "seeds"
-KEYS = {"id", "question", "answer", "abstained", "citations", "contexts", "timings_ms"}
+KEYS = {"id", "question", "answer", "abstained", "citations", "contexts", "timings_ms", "short_answer"}
 QUESTION = "How many fighters does the Islamic Resistance in Iraq command?"
 
 
@@ -66,7 +66,18 @@ def test_ask_returns_exactly_the_answer_json(server: BackgroundServer) -> None:
     assert status == 200 and len(GENERATOR.history) == prompts + 1  # the pipeline the server was given
     assert KEYS <= set(data) and set(data) - KEYS <= {"notice", "mode", "support", "compare"}
     assert data["question"] == QUESTION and not data["abstained"] and data["citations"]
-    assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score"}
+    assert set(data["citations"][0]) == {
+        "n",
+        "doc_id",
+        "title",
+        "date",
+        "text",
+        "sentence",
+        "start",
+        "end",
+        "score",
+        "source",
+    }
     assert any("50,000 fighters" in c["sentence"] for c in data["citations"])
 
 

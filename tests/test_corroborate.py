@@ -8,12 +8,13 @@ from click.testing import CliRunner
 
 from index.build import build_index
 from index.embed import MiniLMEmbedder
+from index.text import contains_phrase, near
 from rag.cli import main
-from rag.corroborate import is_comparative, relation, support_label
+from rag.corroborate import relation, support_label
 from rag.llm import FakeGenerator
 from rag.pipeline import Pipeline
+from rag.query import parse_query
 from rag.settings import Settings
-from rag.spelling import fold, mentions, near
 from rag.types import Article
 from tests.conftest import SEEDS
 
@@ -23,58 +24,61 @@ APR8, APR7 = "000_f719a2aea238f342", "001_8c1d7f895dc4d7a5"
 @pytest.mark.parametrize(
     ("text", "name"),
     [
-        ("Izzat al-Shahbndar, who is closely connected", "al-Shahbandar"),
-        ("Prime Minister Mohammed Shia as-Sudani", "al-Sudani"),
-        ("Supreme Leader Ali Khameinei claimed", "Khamenei"),
-        ("Foreign Minister Abbas Aragchi disputed", "Araghchi"),
-        ("their main ally and patron, the Pasdaran, had given", "IRGC"),
-        ("the Iranian Revolutionary Guard Corps (IRGC), the powerful", "Pasdaran"),
+        ("Mayor Ana Kowalczyk, who is closely connected", "Kowalcyk"),  # one letter dropped
+        ("Finance Minister Tomas Lindqvistt said", "Lindqvist"),
+        ("the mayor of Brightwater said", "Brightwater"),
     ],
 )
 def test_spelling_variants_name_the_same_thing(text: str, name: str) -> None:
-    assert mentions(text, name)
+    assert contains_phrase(text, name)
 
 
 def test_different_names_stay_different() -> None:
-    assert not mentions("Supreme Leader Ali Khameinei", "Sudani")
-    assert not near("tehran", "tehrax1") and not near("iran", "iraq")
-    assert fold("the Pasdaran") == fold("the IRGC") == "the irgc"
+    assert not contains_phrase("Finance Minister Tomas Lindqvist", "Kowalczyk")
+    assert not near("harbor", "harbxyz") and not near("iran", "iraq")
+    # Whole words only: a name never matches inside a longer word, nor a folded alias.
+    assert not contains_phrase("The Danish delegation arrived", "Dan")
+    assert not contains_phrase("American officials said", "us")
+    assert contains_phrase("Dan Campbell said", "Dan")
 
 
 def test_relation_rules() -> None:
-    a = "Reuters spoke to 10 commanders and officials about the talks."
-    assert relation(a, "Ten commanders and officials told Reuters about the talks.", 0.8) == "same"
-    assert relation(a, "Reuters spoke to 12 commanders and officials about the talks.", 0.8) == "conflict"
-    assert relation(a, "The weather in Basra was hot on Monday.", 0.2) == ""
+    a = "The agency spoke to 10 commanders and officials about the talks."
+    assert relation(a, "Ten commanders and officials told the agency about the talks.", 0.8) == "same"
+    assert relation(a, "The agency spoke to 12 commanders and officials about the talks.", 0.8) == "conflict"
+    assert relation(a, "The weather in Portsmouth was hot on Monday.", 0.2) == ""
     # Similar but anchored on nothing they share and not similar enough on its own: not the same fact.
-    assert relation("Trump threatened Iran.", "Netanyahu praised Egypt.", 0.65) == ""
+    assert relation("Lindqvist threatened Norway.", "Kowalczyk praised Chile.", 0.65) == ""
 
 
-def test_support_labels() -> None:
+def test_support_labels_count_the_articles_that_cover_a_fact() -> None:
     arts = {
-        APR8: Article(APR8, "t", "2025-04-08", None, "b", "h"),
-        APR7: Article(APR7, "t", "2025-04-07", None, "b", "h"),
+        d: Article(d, f"Headline {d}", f"2024-03-0{i}", "Daily Post" if i % 2 else None, "b", "h")
+        for i, d in enumerate(["a1", "a2", "a3", "a4"], start=1)
     }
-    assert support_label([APR8, APR7], [], arts, 2) == "reported by both articles"
-    assert support_label([APR7], [], arts, 2) == "only in the April 7 article"
-    assert (
-        support_label([APR7], [APR8], arts, 2)
-        == "only in the April 7 article; the April 8 article reports it differently"
+    assert support_label(["a1", "a2"], [], arts, 2).startswith("reported by all 2 articles that cover it")
+    label = support_label(["a1", "a2", "a3"], [], arts, 4)
+    assert label.startswith("reported by 3 of the 4 articles that cover it")
+    assert "the Daily Post article of March 1, 2024" in label and "the article of March 2, 2024" in label
+    assert support_label(["a2"], [], arts, 3) == "only in the article of March 2, 2024"
+    assert support_label(["a2"], ["a1"], arts, 2).endswith(
+        "the Daily Post article of March 1, 2024 reports it differently"
     )
 
 
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("What does each article call the Iranian force?", True),
+        ("What does each article call the force?", True),
         ("Do both articles say the talks were advanced?", True),
         ("How do the reports differ on the warnings?", True),
-        ("Which article quotes Hegseth?", True),
+        ("Which article quotes the minister?", True),
+        ("Do all three reports agree on the date?", True),
         ("How many fighters does the group have?", False),
     ],
 )
 def test_comparative_questions(question: str, expected: bool) -> None:
-    assert is_comparative(question) is expected
+    assert parse_query(question).comparative is expected
 
 
 @pytest.fixture(scope="module")

@@ -30,3 +30,23 @@ def test_fast_subset_meets_thresholds(tmp_path: Path, capsys: pytest.CaptureFixt
             )
         )
     assert check_thresholds(summary) == []
+
+
+@pytest.mark.slow
+def test_mixed_archive_subset_meets_thresholds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A fixed subset of the reported (never tuned on) part of mixed_dev, on its own scratch index."""
+    from evals.kits import DEFAULT_ROOT, load_kit
+    from evals.run import KIT_THRESHOLDS, prepare_kit
+
+    kit = load_kit(DEFAULT_ROOT / "mixed_dev")
+    settings = prepare_kit(Settings.from_env(), kit, tmp_path)
+    results = run(settings, fast_subset(kit.part("report"), 40), ["ours"], progress=False)
+    summary = results["configs"]["ours"]["summary"]
+    with capsys.disabled():
+        print(
+            "\nmixed_dev report subset: "
+            + ", ".join(
+                f"{k} {summary[k]:.3f}" for k in ("accuracy", "correct_abstention", "false_abstention", "short_f1")
+            )
+        )
+    assert check_thresholds(summary, KIT_THRESHOLDS) == []

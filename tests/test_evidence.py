@@ -8,7 +8,7 @@ from rag.types import Evidence
 TEXT = (
     "Militias weigh disarmament\nApril 8, 2025\n"
     "Reuters spoke to ten commanders. One commander of Kataib Hezbollah said they wanted to avoid a war. "
-    "The group has since denied that any of its commanders spoke to Reuters. "
+    "They have since denied that any of its commanders spoke to Reuters. "
     "Kataib Hezbollah is the most powerful militia. They command thousands of fighters."
 )
 
@@ -24,7 +24,7 @@ def evidence_for(sentence: str, chunk_size: int = 2000) -> tuple[Evidence, str]:
 
 
 def test_a_sentence_that_points_back_is_quoted_with_the_one_before() -> None:
-    e, body = evidence_for("The group has since denied")
+    e, body = evidence_for("They have since denied")
     widened = with_antecedent(e, body)
     assert widened.text.startswith("One commander of Kataib Hezbollah said")
     assert widened.text.endswith("spoke to Reuters.")
@@ -33,7 +33,7 @@ def test_a_sentence_that_points_back_is_quoted_with_the_one_before() -> None:
 
 
 def test_the_sentence_before_may_lie_in_the_body_before_the_passage() -> None:
-    e, body = evidence_for("The group has since denied", chunk_size=80)  # one sentence per passage
+    e, body = evidence_for("They have since denied", chunk_size=80)  # one sentence per passage
     assert e.passage.start == e.start
     widened = with_antecedent(e, body)
     assert widened.text.startswith("One commander")
@@ -44,9 +44,9 @@ def test_the_sentence_before_may_lie_in_the_body_before_the_passage() -> None:
 
 
 def test_without_the_body_the_sentence_before_comes_from_the_passage() -> None:
-    e, _ = evidence_for("The group has since denied")
+    e, _ = evidence_for("They have since denied")
     assert with_antecedent(e).text.startswith("One commander")
-    alone, _ = evidence_for("The group has since denied", chunk_size=80)
+    alone, _ = evidence_for("They have since denied", chunk_size=80)
     assert with_antecedent(alone) == alone  # nothing before it in its passage
 
 
@@ -54,7 +54,7 @@ def test_a_sentence_before_too_far_back_to_read_whole_is_not_half_quoted() -> No
     long_text = TEXT.replace("One commander of", "One commander " + "very " * 150 + "of")
     article = parse_text(long_text, "a")
     (p,) = chunk_article(article, 5000, 0)
-    (span,) = [sp for sp in p.sentences if article.body[sp[0] :].startswith("The group")]
+    (span,) = [sp for sp in p.sentences if article.body[sp[0] :].startswith("They have since")]
     e = Evidence(p, span[0], span[1], article.body[span[0] : span[1]], 0.5)
     assert with_antecedent(e, article.body) == e
 
@@ -64,12 +64,3 @@ def test_sentences_that_name_their_subject_are_left_alone() -> None:
     assert with_antecedent(e, body) == e
     first, body = evidence_for("Reuters spoke to ten")
     assert with_antecedent(first, body) == first
-
-
-def test_hedging_adverbs_are_not_subject_words() -> None:
-    from rag.terms import stem, subject_terms
-
-    assert subject_terms("What exactly is Washington actually demanding, roughly?") == [
-        stem("washington"),
-        stem("demanding"),
-    ]

@@ -224,7 +224,7 @@ def test_compare_option_answers_side_by_side(chat: Chat) -> None:
     answer = last.answers[-1]
     assert answer.comparison is not None and answer.mode in ("compare", "abstained")
     if answer.mode == "compare":
-        assert "article:" in last.messages[-1]["content"]
+        assert "2025:" in last.messages[-1]["content"]  # each side named by its article
 
 
 def test_cards_show_which_articles_report_the_fact() -> None:

@@ -5,11 +5,12 @@
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from rag.errors import RagError
 from rag.settings import Settings
 from ui import render
 from ui.api import answer_request
 from ui.building import BuildStatus
-from ui.chat import EXAMPLES, Chat, ChatOptions, Conversation
+from ui.chat import Chat, ChatOptions, Conversation, examples
 from ui.documents import COLUMNS, UPLOAD_TYPES, Documents
 from ui.pipelines import PipelineFactory, Pipelines
 
@@ -22,6 +23,18 @@ BACKENDS = ["embedded", "ollama", "openai"]
 SCROLL_TO_MARK = (
     "() => document.querySelector('#rag-article mark')?.scrollIntoView({block: 'center', behavior: 'smooth'})"
 )
+
+
+def _served_articles(settings: Settings) -> dict:
+    """The served index's articles (none while there is no index yet), read without the models."""
+    from index.layout import Layout
+    from index.records import read_articles
+
+    try:
+        gen = Layout(settings.data_dir).current()
+        return read_articles(gen) if gen is not None else {}
+    except (OSError, ValueError, TypeError, RagError):
+        return {}
 
 
 def create_app(
@@ -59,7 +72,7 @@ def create_app(
                 render_markdown=False,  # our HTML is escaped and complete; markdown must not reinterpret it
                 sanitize_html=True,
                 latex_delimiters=[],
-                examples=[{"text": q} for q in EXAMPLES],
+                examples=[{"text": q} for q in examples(_served_articles(settings))],
                 placeholder="Ask a question about the news articles, or pick an example.",
                 buttons=["copy"],
                 group_consecutive_messages=False,  # an error after an answer gets its own bubble

@@ -15,11 +15,17 @@ from ui.pipelines import Pipelines
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = (
-    "How many fighters does the Islamic Resistance in Iraq command?",
-    "Which militias are prepared to disarm, and why?",
-    "What did Izzat al-Shahbandar say about the talks?",
+GENERIC_EXAMPLES = (
+    "What do the most recent articles report?",
+    "Which articles mention the same event, and do they agree?",
 )
+
+
+def examples(articles: dict[str, Article], n: int = 3) -> list[str]:
+    """Example questions drawn from the archive itself: what its newest articles report."""
+    dated = sorted((a for a in articles.values() if a.headline), key=lambda a: (a.date or "", a.time or ""))
+    picked = [f"What does the article “{a.title}” report?" for a in reversed(dated[-n:])]
+    return picked or list(GENERIC_EXAMPLES)
 
 
 @dataclass

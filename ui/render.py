@@ -48,7 +48,16 @@ def answer_html(answer: Answer, articles: Mapping[str, Article] | None = None) -
             f'<span class="rag-abstain-icon">∅</span> {escape(answer.text)}</p>{listed}</div>'
         )
     numbers = {c.n: c for c in answer.citations}
-    text = _MARKER.sub(lambda m: _ref(numbers.get(int(m.group(1))), m.group(0)), escape(answer.text))
+
+    def marked(part: str) -> str:
+        return _MARKER.sub(lambda m: _ref(numbers.get(int(m.group(1))), m.group(0)), escape(part))
+
+    lead, _, rest = answer.text.partition("\n")
+    if answer.short_answer is not None and rest:
+        # The short answer comes first, in bold with its marker; the quote that proves it follows.
+        text = f'<strong class="rag-short">{marked(lead)}</strong><br>{marked(rest)}'
+    else:
+        text = marked(answer.text)
     support = {s.n: s for s in answer.support}
     cards = "".join(citation_card(c, support.get(c.n)) for c in answer.citations)
     sources = f'<div class="rag-sources-title">Sources</div><div class="rag-sources">{cards}</div>' if cards else ""
@@ -72,7 +81,7 @@ def citation_card(c: Citation, support: ArticleSupport | None = None) -> str:
     return (
         f'<div class="rag-card"><div class="rag-card-head"><span class="rag-card-n">[{c.n}]</span> '
         f'<span class="rag-card-title">{escape(c.title)}</span>'
-        f'<span class="rag-card-date">{escape(c.date or "undated")}</span></div>'
+        f'<span class="rag-card-date">{escape(((c.source + " · ") if c.source else "") + (c.date or "undated"))}</span></div>'
         f"{_support_badge(support)}"
         f'<div class="rag-passage">{passage}</div>'
         f'<div class="rag-card-foot">{escape(c.doc_id)} · characters {c.start}–{c.end} · '

@@ -1,0 +1,163 @@
+"""The parsed question: one record, built once per question with spaCy, read by every later step
+(retrieval scope, reader, abstention features, composition) instead of each re-parsing the string."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.text import fold, stem
+
+# What each kind of question is answered with, in spaCy's entity labels (OntoNotes scheme).
+TYPE_LABELS: dict[str, frozenset[str]] = {
+    "person": frozenset({"PERSON", "ORG", "NORP"}),
+    "place": frozenset({"GPE", "LOC", "FAC"}),
+    "date": frozenset({"DATE", "TIME"}),
+    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORDINAL"}),
+}
+# Questions answered by a statement rather than a name, number, date or short phrase.
+SENTENCE_TYPES = frozenset({"reason", "manner", "yesno"})
+_PART_SPLIT = re.compile(
+    r",?\s+(?:and|but)\s+(?=(?:what|when|where|who|whom|which|why|how|did|does|do|is|are|was|were|has|have)\b)", re.I
+)
+_COMPARATIVE = re.compile(
+    r"\b(each|both|all|two|three|several|the) (of the )?(articles?|reports?|stories|pieces|outlets|sources)\b"
+    r"|\bdiffer|\bdifference|\bcompar|\bcontrast|\bdisagree|\bagree\b|\bwhich (article|report|story|piece|outlet)\b"
+    r"|\bone article\b|\bthe other (article|report|story|outlet)\b|\bin common\b",
+    re.I,
+)
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
+_OBJECT_PRONOUNS = frozenset({"it", "them", "him", "her"})
+_PRONOUNS = frozenset({"he", "she", "they", "him", "her", "his", "hers", "their", "them", "it", "its", "theirs"})
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A name the question uses, with spaCy's type and its offsets in the question."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Query:
+    """Everything the pipeline needs to know about a question."""
+
+    text: str
+    terms: tuple[str, ...]  # stems of the content words (not the question words)
+    entities: tuple[Entity, ...]
+    answer_type: str  # person | place | date | number | reason | manner | yesno | thing
+    wh: str  # the question word ("who", "how many", ...) or ""
+    parts: tuple[str, ...]  # the parts of a two-part question (one part otherwise)
+    comparative: bool  # about how the articles relate
+    followup: bool  # leans on an earlier turn: a pronoun or an ellipsis, no subject of its own
+
+    @property
+    def short(self) -> bool:
+        """Whether the answer is a name, number, date, place or short phrase (not a statement)."""
+        return self.answer_type not in SENTENCE_TYPES
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """spaCy entity labels an answer of this type has (empty: any)."""
+        return TYPE_LABELS.get(self.answer_type, frozenset())
+
+
+def question_parts(question: str) -> list[str]:
+    """A two-part question ("Why X, and what Y?") split into its parts; otherwise the question."""
+    parts = [p.strip(" ,?") for p in _PART_SPLIT.split(question) if len(p.strip(" ,?").split()) >= 3]
+    return parts if len(parts) > 1 else [question]
+
+
+def answer_type(doc: object) -> tuple[str, str]:
+    """(type, question word) from the question's first wh-word and what follows it."""
+    tokens = list(doc)  # type: ignore[call-overload]
+    for i, t in enumerate(tokens):
+        low = t.lower_
+        nxt = tokens[i + 1].lower_ if i + 1 < len(tokens) else ""
+        if t.tag_ not in ("WDT", "WP", "WP$", "WRB"):
+            continue
+        if low == "how":
+            if nxt in ("many", "much"):
+                return "number", f"how {nxt}"
+            if nxt in ("old", "long", "far", "big", "tall", "large", "often", "fast", "high", "deep", "heavy"):
+                return "number", f"how {nxt}"
+            return "manner", "how"
+        if low == "why":
+            return "reason", "why"
+        if low == "when":
+            return "date", "when"
+        if low == "where":
+            return "place", "where"
+        if low in ("who", "whom", "whose"):
+            return "person", low
+        # "what year", "which city": the noun after the wh-word says the type when it is a unit of time.
+        head = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].pos_ == "NOUN" else None
+        if head is not None and head.lemma_.lower() in ("year", "date", "day", "month", "decade", "century", "time"):
+            return "date", f"{low} {head.lower_}"
+        if head is not None and head.lemma_.lower() in ("percentage", "number", "amount", "percent"):
+            return "number", f"{low} {head.lower_}"
+        return "thing", low
+    if tokens and tokens[0].pos_ == "AUX":
+        return "yesno", ""
+    return "thing", ""
+
+
+def leans_on_context(doc: object, named: bool, n_terms: int) -> bool:
+    """A real follow-up: a pronoun whose thing the question never names before it ("What else did
+    he say?", "What is its population?"), or an ellipsis with no subject at all ("Why?", "And then?").
+    A pronoun after its own noun ("Which billionaire lost his spot?") points inside the question."""
+    if named:
+        return False
+    seen_noun = False
+    one_sentence = len(list(doc.sents)) == 1  # type: ignore[attr-defined]
+    for t in doc:  # type: ignore[attr-defined]
+        if t.pos_ in ("NOUN", "PROPN") and not t.is_stop:
+            seen_noun = True
+        elif t.lower_ in _PRONOUNS and not seen_noun:
+            return True
+        elif t.lower_ in _OBJECT_PRONOUNS and t.dep_ in ("pobj", "dobj") and one_sentence:
+            return True  # "How many groups are in it?": the thing it stands for is not the groups
+        elif t.lower_ in ("this", "that", "these", "those") and t.pos_ == "PRON" and t.dep_ != "nsubj" and not seen_noun:
+            return True
+    return not seen_noun and n_terms <= 1
+
+
+def parse_query(question: str) -> Query:
+    """The Query record of a question (spaCy runs on the question only)."""
+    from index.nlp import parse
+
+    doc = parse(question)
+    kind, wh = answer_type(doc)
+    terms = tuple(
+        dict.fromkeys(
+            stem(fold(t.lemma_ if t.pos_ != "PROPN" else t.text))
+            for t in doc
+            if t.pos_ in _CONTENT_POS and not t.is_stop and t.tag_ not in ("WDT", "WP", "WP$", "WRB") and t.is_alpha
+            or t.like_num
+        )
+    )
+    entities = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+    covered = {i for e in doc.ents for i in range(e.start, e.end)}
+    # Proper nouns spaCy did not type (lower-case questions, unusual names) still name something.
+    run: list = []
+    for t in list(doc) + [None]:
+        if t is not None and t.pos_ == "PROPN" and t.i not in covered and t.i > 0:
+            run.append(t)
+            continue
+        if run:
+            entities.append(Entity(doc[run[0].i : run[-1].i + 1].text, "", run[0].idx, run[-1].idx + len(run[-1])))
+            run = []
+    followup = leans_on_context(doc, bool(entities), len(terms))
+    return Query(
+        text=question,
+        terms=terms,
+        entities=tuple(entities),
+        answer_type=kind,
+        wh=wh,
+        parts=tuple(question_parts(question)),
+        comparative=bool(_COMPARATIVE.search(question)),
+        followup=followup,
+    )

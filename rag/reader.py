@@ -1,0 +1,196 @@
+"""The extractive reader: which span of a passage answers the question, and how sure it is that
+none does. A MiniLM-L6 fine-tuned on SQuAD 2.0 (`evals/train_reader.py`), run as an int8 ONNX file
+by onnxruntime with the `tokenizers` library: no torch on the question path.
+
+The reader sees "question [SEP] headline.\\npassage" exactly as it was trained, scores every span
+of up to MAX_SPAN_TOKENS tokens, and reports its best span with the no-answer score ([CLS]).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.errors import RagError
+
+MAX_SPAN_TOKENS = 24
+TOP_STARTS = 20  # best start and end positions combined into candidate spans
+MAX_QUESTION_TOKENS = 64
+_WORD_CHAR = re.compile(r"[\w'’%$€£.,-]")
+
+
+@dataclass(frozen=True)
+class Context:
+    """One text the reader reads: the headline (may be empty) and the passage."""
+
+    headline: str
+    text: str
+
+    @property
+    def joined(self) -> str:
+        """The string the reader sees (as in training: headline line, then the text)."""
+        head = self.headline.strip()
+        return f"{head}.\n{self.text}" if head else self.text
+
+    @property
+    def offset(self) -> int:
+        """Where the passage starts in `joined`."""
+        head = self.headline.strip()
+        return len(head) + 2 if head else 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict on one context."""
+
+    start: int  # offsets of the best span in Context.joined
+    end: int
+    text: str
+    score: float  # start + end logit of the best span
+    null: float  # start + end logit of [CLS]: "no answer here"
+    prob: float  # the best span's probability (start x end softmax, [CLS] included)
+    null_prob: float  # the [CLS] start x end probability
+
+    @property
+    def margin(self) -> float:
+        """How much the best span beats "no answer" (logit units); > 0 means it prefers the span."""
+        return self.score - self.null
+
+
+class Reader(Protocol):
+    """Anything that reads contexts for a question."""
+
+    def read(self, question: str, contexts: list[Context]) -> list[Reading]:
+        """One Reading per context, in order."""
+        ...
+
+
+def default_model_dir() -> Path:
+    """The committed reader (rag/models/reader)."""
+    return Path(str(resources.files("rag").joinpath("models", "reader")))
+
+
+class OnnxReader:
+    """The committed int8 reader, loaded on first use."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+        self.model_dir = model_dir or default_model_dir()
+        self._threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._max_len = 192
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            onnx = self.model_dir / "reader.onnx"
+            if not onnx.is_file():
+                raise RagError(f"the reader model is missing ({onnx}); reinstall the package")
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self._threads
+            opts.inter_op_num_threads = 1
+            self._tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            self._tokenizer.no_truncation()
+            self._tokenizer.no_padding()
+            record = self.model_dir / "training.json"
+            if record.is_file():
+                self._max_len = int(json.loads(record.read_text())["hyper"]["max_len"])
+            self._session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
+
+    def read(self, question: str, contexts: list[Context]) -> list[Reading]:
+        """Read every context (longer ones in overlapping windows, the best window kept)."""
+        if not contexts:
+            return []
+        self._load()
+        tok = self._tokenizer
+        q_ids = tok.encode(question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
+        room = self._max_len - len(q_ids) - 3
+        rows: list[tuple[int, list[int], list[tuple[int, int]]]] = []  # (context index, ids, offsets)
+        for i, ctx in enumerate(contexts):
+            enc = tok.encode(ctx.joined, add_special_tokens=False)
+            ids, offsets = enc.ids, enc.offsets
+            step = max(1, room // 2)
+            lo = 0
+            while True:
+                rows.append((i, ids[lo : lo + room], offsets[lo : lo + room]))
+                if lo + room >= len(ids):
+                    break
+                lo += step
+        width = max(len(q_ids) + len(r[1]) + 3 for r in rows)
+        input_ids = np.zeros((len(rows), width), dtype=np.int64)
+        types = np.zeros_like(input_ids)
+        mask = np.zeros_like(input_ids)
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        for r, (_, ids, _) in enumerate(rows):
+            seq = [cls, *q_ids, sep, *ids, sep]
+            input_ids[r, : len(seq)] = seq
+            types[r, len(q_ids) + 2 : len(seq)] = 1
+            mask[r, : len(seq)] = 1
+        start_logits, end_logits = self._session.run(
+            None, {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": types}
+        )
+        best: dict[int, Reading] = {}
+        for r, (i, ids, offsets) in enumerate(rows):
+            reading = _decode(
+                start_logits[r], end_logits[r], len(q_ids) + 2, len(ids), offsets, contexts[i].joined
+            )
+            if i not in best or reading.margin > best[i].margin:
+                best[i] = reading
+        return [best[i] for i in range(len(contexts))]
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _decode(
+    start: np.ndarray, end: np.ndarray, first: int, n: int, offsets: list[tuple[int, int]], text: str
+) -> Reading:
+    """The best span of one window (token positions first..first+n-1 are the context)."""
+    valid = np.zeros(len(start), dtype=bool)
+    valid[0] = True
+    valid[first : first + n] = True
+    s_log = np.where(valid, start, -1e4)
+    e_log = np.where(valid, end, -1e4)
+    ps, pe = _softmax(s_log), _softmax(e_log)
+    null = float(start[0] + end[0])
+    starts = [int(i) for i in np.argsort(-s_log[first : first + n])[:TOP_STARTS] + first]
+    ends = [int(i) for i in np.argsort(-e_log[first : first + n])[:TOP_STARTS] + first]
+    best = (-math.inf, 0, 0)
+    for s in starts:
+        for e in ends:
+            if s <= e < s + MAX_SPAN_TOKENS:
+                score = float(start[s] + end[e])
+                if score > best[0]:
+                    best = (score, s, e)
+    score, s, e = best
+    if score == -math.inf:
+        return Reading(0, 0, "", -1e4, null, 0.0, float(ps[0] * pe[0]))
+    c0, c1 = offsets[s - first][0], offsets[e - first][1]
+    c0, c1 = widen(text, c0, c1)
+    return Reading(c0, c1, text[c0:c1], score, null, float(ps[s] * pe[e]), float(ps[0] * pe[0]))
+
+
+def widen(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span grown to whole words (word pieces never cut a word), trailing punctuation dropped."""
+    while start > 0 and _WORD_CHAR.match(text[start - 1]) and text[start - 1] not in ".,":
+        start -= 1
+    while end < len(text) and _WORD_CHAR.match(text[end]) and text[end] not in ".,":
+        end += 1
+    while end > start and text[end - 1] in ".,;:’'\"-":
+        end -= 1
+    return start, end

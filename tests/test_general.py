@@ -1,0 +1,153 @@
+"""The general mechanisms: names and aliases learned from the archive, the parsed question, the
+follow-up rule, and nothing in the product code that names the seeds' story."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from index.names import acronyms, find_names
+from index.parse import parse_text
+from rag.conversation import Turn, standalone_question
+from rag.query import parse_query
+from rag.settings import PROJECT_ROOT
+from tests.conftest import SEEDS
+
+
+def _article(doc_id: str, body: str):  # type: ignore[no-untyped-def]
+    return parse_text(f"Headline of {doc_id}\nMarch 3, 2024\n{body}", doc_id)
+
+
+def test_acronyms_defined_in_the_text_are_learned() -> None:
+    text = "The World Health Organization (WHO) and the Federal Aviation Administration (FAA) met. She (Ann) left."
+    assert acronyms(text) == [("World Health Organization", "WHO"), ("Federal Aviation Administration", "FAA")]
+
+
+def test_aliases_are_learned_across_articles_and_matched_as_whole_names() -> None:
+    a = _article(
+        "a", "The North Atlantic Fishing Council (NAFC) met in Brightwater. Its chair, Thomas Lindqvist, spoke first."
+    )
+    b = _article("b", "The NAFC said on Monday that its chair, Thomas Lindqvistt, would step down after a vote.")
+    names = find_names([a, b])
+    assert "nafc" in names.forms("North Atlantic Fishing Council")
+    assert "thomas lindqvistt" in names.forms("Thomas Lindqvist")  # one letter apart, same shape
+    assert names.forms("Brightwater") == {"brightwater"}
+    assert names.mentions["a"] and all(a.body[s:e] for s, e, _ in names.mentions["a"])
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "short"),
+    [
+        ("Which city will host next year's summit?", "thing", True),
+        ("How many goals did Lindqvist score on Sunday?", "number", True),
+        ("When did the council meet?", "date", True),
+        ("Who chaired the council?", "person", True),
+        ("Why did the chair step down?", "reason", False),
+        ("How did the council react?", "manner", False),
+        ("In what year was the treaty signed?", "date", True),
+    ],
+)
+def test_the_question_is_parsed_once_into_a_query(question: str, kind: str, short: bool) -> None:
+    q = parse_query(question)
+    assert q.answer_type == kind and q.short is short and q.text == question
+
+
+def test_query_holds_names_parts_and_terms() -> None:
+    q = parse_query("Why did Mayor John Smith resign from the council, and who replaced him?")
+    assert any("John Smith" in e.text for e in q.entities)
+    assert len(q.parts) == 2 and "council" in q.terms
+
+
+@pytest.mark.parametrize(
+    "question", ["What else did he say?", "What is its population?", "Why?", "And then?", "Who is she?"]
+)
+def test_real_follow_ups_are_rewritten_with_the_names_of_the_earlier_question(question: str) -> None:
+    history = [Turn("What did Ana Kowalczyk say about the harbour?", "...")]
+    q = parse_query(question)
+    assert q.followup
+    assert standalone_question(q, history, [parse_query(history[0].question)]).endswith("(Ana Kowalczyk)")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which billionaire recently lost his top spot as the richest man?",
+        "A cheese product is seeing a boost in popularity. Which product is it?",
+        "What did Dan Campbell say after the game?",
+        "When was this proclamation issued?",
+    ],
+)
+def test_questions_with_a_subject_of_their_own_are_not_rewritten(question: str) -> None:
+    assert not parse_query(question).followup
+
+
+@pytest.mark.slow
+def test_no_kit_question_is_taken_for_a_follow_up() -> None:
+    from evals.dataset import load_dataset
+    from evals.kits import DEFAULT_ROOT
+
+    for kit in ("news_dev", "squad2_dev"):
+        items = load_dataset(DEFAULT_ROOT / kit / "questions.jsonl")
+        rewritten = [i.question for i in items if parse_query(i.question).followup]
+        assert rewritten == [], kit
+
+
+def _seed_names() -> set[str]:
+    from index.nlp import names_of
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    found = set()
+    lower = {w for t in texts for w in re.findall(r"\b[a-z][\w'’-]+", t)}
+    for text, ents in zip(texts, names_of(texts)):
+        for s, e, label in ents:
+            if label in ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"):
+                # Words the seeds also write in lower case ("state") are ordinary words, not names.
+                found.update(
+                    w for w in re.findall(r"[A-Z][\w'’-]+", text[s:e]) if len(w) >= 4 and w.lower() not in lower
+                )
+    return found
+
+
+def test_product_code_names_none_of_the_seeds_people_places_or_outlets() -> None:
+    names = _seed_names()
+    assert {"Reuters", "Iraq"} <= names  # the seeds' outlet and country are found
+    hits = []
+    for folder in ("rag", "index", "ui"):
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py")) + sorted((PROJECT_ROOT / folder).rglob("*.txt")):
+            text = path.read_text(encoding="utf-8")
+            for name in names:
+                if re.search(rf"\b{re.escape(name)}\b", text):
+                    hits.append(f"{path.relative_to(PROJECT_ROOT)}: {name}")
+    assert hits == []
+
+
+def test_kit_split_is_by_article_and_fixed(tmp_path: Path) -> None:
+    from evals.kits import load_kit, part_of
+
+    (tmp_path / "articles").mkdir()
+    for i in range(8):
+        (tmp_path / "articles" / f"art{i}.txt").write_text(f"Headline {i}\nMarch 3, 2024\nFact number {i} is here.\n")
+    lines = [
+        json.dumps(
+            {
+                "id": f"q{i}{j}",
+                "question": "Q?",
+                "answerable": True,
+                "answer_keys": [[str(i)]],
+                "evidence": [f"Fact number {i} is here."],
+            }
+        )
+        for i in range(8)
+        for j in range(2)
+    ]
+    lines.append('{"id": "u1", "question": "Unanswerable?", "answerable": false, "answer_keys": [], "evidence": []}')
+    (tmp_path / "questions.jsonl").write_text("\n".join(lines) + "\n")
+    kit = load_kit(tmp_path)
+    tune, report = kit.part("tune"), kit.part("report")
+    assert len(tune) + len(report) == 17 and tune and report
+    assert {kit.article_of[i.id] for i in tune}.isdisjoint({kit.article_of[i.id] for i in report})
+    assert all(part_of(kit.article_of[i.id]) == "report" for i in report if kit.article_of[i.id])
+    assert part_of("art3") == part_of("art3")

@@ -1,0 +1,91 @@
+"""The committed extractive reader and the abstention model fitted on its signals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.abstain import load_model, model_path
+from rag.reader import Context, OnnxReader, widen
+
+TEXTS = [
+    (
+        "Which city will host next year's summit?",
+        Context(
+            "Leaders pick a host",
+            "Leaders agreed on Tuesday that next year's summit will be held in Nairobi, the Kenyan capital.",
+        ),
+        "Nairobi",
+    ),
+    (
+        "How many volunteers cleaned the beach?",
+        Context("", "About 1,200 volunteers cleaned the beach at Port Elliot on Saturday, the organisers said."),
+        "1,200",
+    ),
+    (
+        "Who was named the new coach of the team?",
+        Context("Team names coach", "The club said on Friday that Maria Lindholm was named the new coach of the team."),
+        "Maria Lindholm",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def reader() -> OnnxReader:
+    return OnnxReader()
+
+
+@pytest.mark.parametrize(("question", "context", "answer"), TEXTS)
+def test_committed_reader_finds_the_span_that_answers(
+    reader: OnnxReader, question: str, context: Context, answer: str
+) -> None:
+    (r,) = reader.read(question, [context])
+    assert answer in r.text and len(r.text.split()) <= 4
+    assert context.joined[r.start : r.end] == r.text  # offsets are exact
+
+
+def test_reader_prefers_no_answer_when_the_passage_does_not_say(reader: OnnxReader) -> None:
+    question = "Which city will host next year's summit?"
+    right = Context("", "Leaders agreed that next year's summit will be held in Nairobi.")
+    wrong = Context("", "The river flooded three villages after a week of heavy rain, officials said.")
+    a, b = reader.read(question, [right, wrong])
+    assert a.margin > b.margin and b.margin < 0
+
+
+def test_long_contexts_are_read_in_windows(reader: OnnxReader) -> None:
+    filler = " ".join(f"Sentence {i} says nothing about the matter." for i in range(60))
+    ctx = Context("", filler + " The bridge was opened by Mayor Tomas Berg in 1998. " + filler)
+    (r,) = reader.read("Who opened the bridge?", [ctx])
+    assert "Tomas Berg" in r.text and ctx.joined[r.start : r.end] == r.text
+
+
+def test_spans_are_widened_to_whole_words() -> None:
+    text = "It cost $4.5 million, officials said."
+    assert widen(text, 9, 12) == (8, 12)  # "4.5" -> "$4.5"
+    assert text.__getitem__(slice(*widen(text, 15, 18))) == "million"  # a word piece grows to its word
+
+
+def test_refitting_the_abstention_model_gives_the_committed_parameters() -> None:
+    from evals.fit_abstain import TABLE, fit
+
+    committed = json.loads(model_path().read_text())
+    assert fit(TABLE).to_json() == committed
+    model = load_model()
+    assert 0 < model.threshold < 1 and model.features
+
+
+@pytest.mark.slow
+def test_training_script_runs_on_a_small_slice(tmp_path: Path) -> None:
+    from evals.train_reader import main
+
+    out = tmp_path / "reader"
+    assert main(["--limit", "24", "--epochs", "1", "--batch", "8", "--out", str(out)]) == 0
+    record = json.loads((out / "training.json").read_text())
+    assert record["examples"] == 24 and record["steps"] == 3
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert main(["--export", str(out), str(tmp_path / "onnx")]) == 0
+    reader = OnnxReader(tmp_path / "onnx")
+    (r,) = reader.read("Who?", [Context("", "Ann came.")])
+    assert Context("", "Ann came.").joined[r.start : r.end] == r.text
