@@ -226,7 +226,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     s["by_type"] = {t: sum(v) / len(v) for t, v in sorted(by_type.items())}
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(str(r["id"]).rsplit("-", 1)[0], []).append(r)
+        groups.setdefault(str(r["id"]).rsplit("-", 1)[0] if "-" in str(r["id"]) else "", []).append(r)
     if len(groups) > 1:  # a mixed archive: each kit's figures beside its own-archive run
         s["by_kit"] = {
             kit: {

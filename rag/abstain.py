@@ -35,6 +35,12 @@ FEATURES = (
     "entity_unknown",  # share of the question's names that no article mentions
     "type_match",  # the span has the type asked for (1), not (0), no type asked (0.5)
     "year_unknown",  # the question names a year that no article mentions
+    "comparative",  # the question is about how the articles relate (its evidence is per article)
+    # Products and squares, so one linear model can weigh the reader more where the match is close
+    # (questions written to look answerable) and the match more where it is not (off-topic ones).
+    "margin_x_evidence",
+    "evidence_squared",
+    "margin_squared",
 )
 MARGIN_CLIP = 12.0
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -109,7 +115,13 @@ def features(
 ) -> dict[str, float]:
     """Every feature of the abstention model for one question."""
     if choice is None:
-        return dict.fromkeys(FEATURES, 0.0) | {"reader_margin": -MARGIN_CLIP, "reader_null": 1.0, "type_match": 0.5}
+        base = dict.fromkeys(FEATURES, 0.0) | {
+            "reader_margin": -MARGIN_CLIP,
+            "reader_null": 1.0,
+            "type_match": 0.5,
+            "comparative": float(query.comparative),
+        }
+        return _derived(base)
     r = choice.reading
     context = choice.context
     have = stems(context)
@@ -119,7 +131,7 @@ def features(
     ent_cov = sum(mentioned(e.text, e.label, context, archive.names) for e in names) / len(names) if names else 1.0
     unknown = sum(not known(e.text, archive) for e in names) / len(names) if names else 0.0
     years = _YEAR.findall(query.text)
-    return {
+    base = {
         "reader_margin": max(-MARGIN_CLIP, min(MARGIN_CLIP, r.margin)),
         "reader_prob": r.prob,
         "reader_null": r.null_prob,
@@ -129,6 +141,17 @@ def features(
         "entity_unknown": unknown,
         "type_match": type_match(query, choice),
         "year_unknown": float(any(not archive.has_year(y) for y in years)),
+        "comparative": float(query.comparative),
+    }
+    return _derived(base)
+
+
+def _derived(base: dict[str, float]) -> dict[str, float]:
+    margin, evidence = base["reader_margin"], base["evidence_score"]
+    return base | {
+        "margin_x_evidence": margin * evidence,
+        "evidence_squared": evidence * evidence,
+        "margin_squared": margin * margin,
     }
 
 

@@ -287,7 +287,12 @@ class Pipeline:
             if query.short and len(choice.reading.text.split()) <= SHORT_WORDS and _balanced(choice.reading.text):
                 spans.append((choice.reading.text, sentence, s, e))
         if not leads:
+            # Not sure of the span: quote the best-matching sentence, and the sentence the reader
+            # would answer from when it is another one (answers often sit beside the best match).
             leads = evidence[:1]
+            found = self.locate(best, hits, asked.articles)
+            if found is not None:
+                leads.append(found[0])
         for part in query.parts[1:]:
             part_evidence = select_evidence(part, hits, self.sentence_embedder)
             leads += part_evidence[:1]

@@ -63,8 +63,14 @@ def writings(query: Query, evidence: list[Evidence], names: Names) -> list[Writi
     if not shared:
         return []
     asked = {f for ent in query.entities for f in names.forms(ent.text)}
-    named = [g for g in shared if g & asked]
-    pick = max(named or shared, key=lambda g: order[g])
+
+    def rank(group: frozenset[str]) -> tuple[bool, bool, float]:
+        # A name the question uses first; else one the articles write differently (what a
+        # spelling question is about); then the one in the best sentences.
+        differ = len({_key(w.form) for w in shared[group].values()}) > 1
+        return (bool(group & asked), differ, order[group])
+
+    pick = max(shared, key=rank)
     return sorted(shared[pick].values(), key=lambda w: -w.evidence.score)
 
 

@@ -10,6 +10,8 @@ import pytest
 from rag.settings import PROJECT_ROOT, Settings
 
 SEEDS = PROJECT_ROOT / "seeds"
+# The public JSON shape of one citation (`rag ask --json`, `/api/ask`).
+CITATION_KEYS = {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score", "source"}
 
 
 @pytest.fixture(autouse=True)

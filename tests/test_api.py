@@ -26,6 +26,7 @@ from rag.errors import RagError
 from rag.llm import FakeGenerator
 from rag.pipeline import Pipeline
 from rag.settings import PROJECT_ROOT, Settings
+from tests.conftest import CITATION_KEYS
 from ui.server import BackgroundServer, check_bind, create_server, serve
 
 SEEDS = PROJECT_ROOT / "seeds"
@@ -66,18 +67,7 @@ def test_ask_returns_exactly_the_answer_json(server: BackgroundServer) -> None:
     assert status == 200 and len(GENERATOR.history) == prompts + 1  # the pipeline the server was given
     assert KEYS <= set(data) and set(data) - KEYS <= {"notice", "mode", "support", "compare"}
     assert data["question"] == QUESTION and not data["abstained"] and data["citations"]
-    assert set(data["citations"][0]) == {
-        "n",
-        "doc_id",
-        "title",
-        "date",
-        "text",
-        "sentence",
-        "start",
-        "end",
-        "score",
-        "source",
-    }
+    assert set(data["citations"][0]) == CITATION_KEYS
     assert any("50,000 fighters" in c["sentence"] for c in data["citations"])
 
 

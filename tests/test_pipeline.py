@@ -10,6 +10,7 @@ from rag.llm import FakeGenerator
 from rag.pipeline import ABSTAIN_TEXT, Pipeline
 from rag.settings import Settings
 from rag.types import Final, Token
+from tests.conftest import CITATION_KEYS
 
 FIGHTERS = "How many fighters does the Islamic Resistance in Iraq command?"
 
@@ -170,18 +171,7 @@ def test_json_shape(pipeline: Pipeline) -> None:
     data = pipeline.ask(FIGHTERS, id="q1").to_json()
     assert {"id", "question", "answer", "abstained", "citations", "contexts", "timings_ms"} <= set(data)
     assert data["id"] == "q1"
-    assert set(data["citations"][0]) == {
-        "n",
-        "doc_id",
-        "title",
-        "date",
-        "text",
-        "sentence",
-        "start",
-        "end",
-        "score",
-        "source",
-    }
+    assert set(data["citations"][0]) == CITATION_KEYS
     short = data["short_answer"]
     assert set(short) == {"text", "n", "doc_id", "start", "end", "score"}
     body = pipeline.retriever().snapshot.articles[short["doc_id"]].body

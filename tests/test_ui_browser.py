@@ -86,7 +86,8 @@ def ask(page: Page, question: str) -> Locator:
 
 def test_answer_citations_and_source_view(page: Page) -> None:
     page.get_by_text("Ask a question about the news articles").wait_for()  # examples on the empty chat
-    assert page.locator("#rag-chat").get_by_text(FIGHTERS).count() >= 1
+    # The examples are drawn from the archive itself (its newest headlines), not written for the seeds.
+    assert page.locator("#rag-chat").get_by_text("What does the article “").count() >= 1
     prompts = len(GENERATOR.history)
     answer = ask(page, FIGHTERS)
     assert len(GENERATOR.history) == prompts + 1  # the page uses the pipeline the server was given
