@@ -26,21 +26,23 @@ if TYPE_CHECKING:
 
 CONFIGS = ("ours", "dense", "bm25", "extractive", "baseline")
 RETRIEVAL_DEPTH = 10
-# The CI gate on the fast subset with the real models (measured there: accuracy 0.95, correct
-# abstention 0.80 of 10 since the answer-type check, false abstention 0.00, citation hit 1.00): a
-# change that lowers these fails CI. Each gate sits one or two questions below what was measured.
+# The CI gate on the gold fast subset (30 questions, 20 answerable) with the real models, measured
+# after the seed-tuned rules were replaced by the reader and the fitted abstention model: accuracy
+# 0.80, correct abstention 0.70, false abstention 0.00, citation hit 0.95. Each gate sits two
+# questions below what was measured (the rules this replaced scored 0.95 / 0.80 here: the seeds fell).
 THRESHOLDS = {
-    "accuracy": (">=", 0.85),
-    "correct_abstention": (">=", 0.70),
-    "false_abstention": ("<=", 0.10),
-    "citation_hit": (">=", 0.90),
-}
-# The CI gate on a fixed 40-question subset of mixed_dev's reported part (set from the measured
-# figures, each a few questions below them).
-KIT_THRESHOLDS = {
     "accuracy": (">=", 0.70),
     "correct_abstention": (">=", 0.50),
-    "false_abstention": ("<=", 0.15),
+    "false_abstention": ("<=", 0.10),
+    "citation_hit": (">=", 0.85),
+}
+# The CI gate on a fixed 40-question subset of mixed_dev's reported part (22 answerable, 18 not).
+# Measured with the real models: accuracy 0.636, correct abstention 0.611, false abstention 0.136;
+# each gate sits two questions below.
+KIT_THRESHOLDS = {
+    "accuracy": (">=", 0.54),
+    "correct_abstention": (">=", 0.50),
+    "false_abstention": ("<=", 0.23),
 }
 _MARKER = re.compile(r"\[(\d+)\]")
 _ATTRIBUTION = re.compile(r"^The [^“\"]{0,80}reports: ")
