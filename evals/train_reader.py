@@ -110,7 +110,9 @@ def load_examples(path: Path, hyper: Hyper) -> list[Example]:
                 if others and rng.random() < hyper.distractor_share:
                     j = rng.choice(others)
                     other, oshift = with_title(title, paragraphs[j])
-                    out.append(Example(qa["id"] + f"-d{j}", q, other, -1, "", _best_sentence(q, paragraphs[j]) + oshift))
+                    out.append(
+                        Example(qa["id"] + f"-d{j}", q, other, -1, "", _best_sentence(q, paragraphs[j]) + oshift)
+                    )
     rng.shuffle(out)
     return out[: hyper.limit] if hyper.limit else out
 
@@ -135,7 +137,13 @@ def encode(examples: list[Example], tokenizer: Any, max_len: int) -> dict[str, A
             if inside and offsets[inside[0]][0] <= a0 + 1 and offsets[inside[-1]][1] >= a1 - 1:
                 base = len(q) + 2 - window.start
                 s_tok, e_tok = inside[0] + base, inside[-1] + base
-        seq = [tokenizer.cls_token_id] + q + [tokenizer.sep_token_id] + [c_ids[i] for i in window] + [tokenizer.sep_token_id]
+        seq = (
+            [tokenizer.cls_token_id]
+            + q
+            + [tokenizer.sep_token_id]
+            + [c_ids[i] for i in window]
+            + [tokenizer.sep_token_id]
+        )
         tt = [0] * (len(q) + 2) + [1] * (len(window) + 1)
         pad = max_len - len(seq)
         ids.append(seq + [0] * pad)

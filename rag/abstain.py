@@ -110,9 +110,7 @@ def type_match(query: Query, choice: Choice) -> float:
     return 0.0
 
 
-def features(
-    query: Query, choice: Choice | None, evidence: list[Evidence], archive: Archive
-) -> dict[str, float]:
+def features(query: Query, choice: Choice | None, evidence: list[Evidence], archive: Archive) -> dict[str, float]:
     """Every feature of the abstention model for one question."""
     if choice is None:
         base = dict.fromkeys(FEATURES, 0.0) | {

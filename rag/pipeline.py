@@ -231,7 +231,9 @@ class Pipeline:
         assert meta is not None
         cites = tuple(metadata_citation(n, a) for n, a in enumerate(meta.articles, start=1))
         marked = meta.text + " " + " ".join(f"[{c.n}]" for c in cites)
-        yield Final(replace(asked.base(), text=marked, citations=cites, contexts=(), mode="metadata", timings_ms=asked.done()))
+        yield Final(
+            replace(asked.base(), text=marked, citations=cites, contexts=(), mode="metadata", timings_ms=asked.done())
+        )
 
     def answer_compare(self, asked: Asked) -> Iterator[Event]:
         """Side by side: what each article says, what agrees, what only one reports, what differs."""

@@ -120,7 +120,9 @@ def leans_on_context(doc: object, named: bool, n_terms: int) -> bool:
             return True
         elif t.lower_ in _OBJECT_PRONOUNS and t.dep_ in ("pobj", "dobj") and one_sentence:
             return True  # "How many groups are in it?": the thing it stands for is not the groups
-        elif t.lower_ in ("this", "that", "these", "those") and t.pos_ == "PRON" and t.dep_ != "nsubj" and not seen_noun:
+        elif (
+            t.lower_ in ("this", "that", "these", "those") and t.pos_ == "PRON" and t.dep_ != "nsubj" and not seen_noun
+        ):
             return True
     return not seen_noun and n_terms <= 1
 
@@ -135,7 +137,10 @@ def parse_query(question: str) -> Query:
         dict.fromkeys(
             stem(fold(t.lemma_ if t.pos_ != "PROPN" else t.text))
             for t in doc
-            if t.pos_ in _CONTENT_POS and not t.is_stop and t.tag_ not in ("WDT", "WP", "WP$", "WRB") and t.is_alpha
+            if t.pos_ in _CONTENT_POS
+            and not t.is_stop
+            and t.tag_ not in ("WDT", "WP", "WP$", "WRB")
+            and t.is_alpha
             or t.like_num
         )
     )

@@ -144,9 +144,7 @@ class OnnxReader:
         )
         best: dict[int, Reading] = {}
         for r, (i, ids, offsets) in enumerate(rows):
-            reading = _decode(
-                start_logits[r], end_logits[r], len(q_ids) + 2, len(ids), offsets, contexts[i].joined
-            )
+            reading = _decode(start_logits[r], end_logits[r], len(q_ids) + 2, len(ids), offsets, contexts[i].joined)
             if i not in best or reading.margin > best[i].margin:
                 best[i] = reading
         return [best[i] for i in range(len(contexts))]
