@@ -1,0 +1,47 @@
+"""The reader on its own, with the right article given: token F1 of its best span in the paragraph
+that holds the answer, and the AUC of its best margin over the article's paragraphs for telling
+answerable from unanswerable questions (SQuAD-layout kits: title line, one paragraph per line).
+
+    python -m evals.reader_check ../shared/evalsets/squad2_dev --part tune [--model DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evals.kits import load_kit
+from evals.metrics import auc, token_f1
+from rag.reader import Context, OnnxReader
+
+
+def check(kit_dir: Path, part: str, model: Path | None = None) -> dict[str, float]:
+    """F1 on the answer's own paragraph and the no-answer AUC over the article's paragraphs."""
+    kit = load_kit(kit_dir)
+    reader = OnnxReader(model)
+    margins, labels, f1s = [], [], []
+    for item in kit.part(part):
+        lines = (kit.articles / f"{kit.article_of[item.id]}.txt").read_text(encoding="utf-8").splitlines()
+        title, paragraphs = lines[0], [line for line in lines[1:] if line.strip()]
+        readings = reader.read(item.question, [Context(title, p) for p in paragraphs])
+        margins.append(max(r.margin for r in readings))
+        labels.append(item.answerable)
+        if item.answerable:
+            own = next(i for i, p in enumerate(paragraphs) if any(e[:40] in p for e in item.evidence))
+            f1s.append(token_f1(readings[own].text, item.reference))
+    return {"f1_own_paragraph": sum(f1s) / len(f1s), "no_answer_auc": auc(margins, labels), "questions": len(labels)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kit", type=Path)
+    parser.add_argument("--part", default="tune", choices=["tune", "report", "all"])
+    parser.add_argument("--model", type=Path, default=None, help="a reader folder (default: the committed one)")
+    args = parser.parse_args(argv)
+    print(check(args.kit, args.part, args.model))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
