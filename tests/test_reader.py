@@ -89,3 +89,20 @@ def test_training_script_runs_on_a_small_slice(tmp_path: Path) -> None:
     reader = OnnxReader(tmp_path / "onnx")
     (r,) = reader.read("Who?", [Context("", "Ann came.")])
     assert Context("", "Ann came.").joined[r.start : r.end] == r.text
+
+
+def test_reader_check_scores_a_kit(tmp_path: Path) -> None:
+    from evals.reader_check import check
+
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "Harbour.txt").write_text(
+        "Harbour\nThe new harbour bridge was opened by Mayor Tomas Berg in 1998.\nThe river floods in spring.\n"
+    )
+    (tmp_path / "questions.jsonl").write_text(
+        '{"id": "h1", "question": "Who opened the harbour bridge?", "answerable": true, "reference": "Mayor Tomas Berg", '
+        '"answer_keys": [["Berg"]], "evidence": ["opened by Mayor Tomas Berg"]}\n'
+        '{"id": "h2", "question": "Who closed the harbour bridge in 2005?", "answerable": false, '
+        '"source": "title=Harbour", "answer_keys": [], "evidence": []}\n'
+    )
+    result = check(tmp_path, "all")
+    assert result["questions"] == 2 and result["f1_own_paragraph"] > 0.5 and 0 <= result["no_answer_auc"] <= 1
