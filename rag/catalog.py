@@ -20,10 +20,10 @@ _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
     r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-# "April 8", "Apr. 8, 2025": month, day and an optional year (groups 1, 2, 3).
+# "March 8", "Mar. 8, 2024": month, day and an optional year (groups 1, 2, 3).
 _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\.?\s+(\d{1,2})\b(?:,?\s+((?:19|20)\d\d)\b)?", re.I)
-# Dates used as articles' names: "the April 8 report", "April 7's article", "the April 7 and
-# April 8 articles".
+# Dates used as articles' names: "the March 8 report", "March 7's article", "the March 7 and
+# March 8 articles".
 _DATE = r"\b(?:" + _MONTH[1:] + r"\.?\s+\d{1,2}\b(?:,?\s+(?:19|20)\d\d\b)?"
 _DATES_NAMING_ARTICLES = re.compile(
     _DATE + r"(?:\s*(?:,|and|or|&)\s*" + _DATE + r")*(?:['’]s)?\s+(?:articles?|reports?|pieces?|story|stories|ones?)\b",
@@ -42,7 +42,7 @@ _META_WORDS = {
 }
 
 
-# Month names are how questions point at an article ("the April 8 article"), not content.
+# Month names are how questions point at an article ("the March 8 article"), not content.
 _META_WORDS |= {
     stem(m) for m in "january february march april may june july august september october november december".split()
 }
@@ -57,7 +57,7 @@ class MetadataAnswer:
 
 
 def when(article: Article, clock: bool = True) -> str:
-    """'April 8, 2025, 11:24' (or 'undated')."""
+    """'March 8, 2024, 11:24' (or 'undated')."""
     if not article.date:
         return "undated"
     try:
@@ -90,9 +90,9 @@ def article_name(article: Article | None, headline: bool = True) -> str:
 
 
 def named_articles(question: str, articles: dict[str, Article], as_source: bool = False) -> list[Article]:
-    """Articles the question names by their date ("the April 8 article"); a year, when given, must
-    match too. With as_source, only dates used as an article's name ("according to the April 8
-    report") count, not dates of events ("what happened on April 7?")."""
+    """Articles the question names by their date ("the March 8 article"); a year, when given, must
+    match too. With as_source, only dates used as an article's name ("according to the March 8
+    report") count, not dates of events ("what happened on March 7?")."""
     if as_source:
         found = [d for m in _DATES_NAMING_ARTICLES.finditer(question) for d in _MONTH_DAY.findall(m.group(0))]
     else:
@@ -142,8 +142,8 @@ def subject_terms(question: str) -> list[str]:
 
 
 def without_article_names(question: str, articles: dict[str, Article]) -> str:
-    """The question without the dates it uses to name archive articles: "April 8" in "according to
-    the April 8 report" says which article to read, not what to look for in it. Dates of events, and
+    """The question without the dates it uses to name archive articles: "March 8" in "according to
+    the March 8 report" says which article to read, not what to look for in it. Dates of events, and
     dates whose year no article has, stay."""
     if not _DATES_NAMING_ARTICLES.search(question):
         return question

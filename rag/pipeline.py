@@ -213,7 +213,7 @@ class Pipeline:
     @staticmethod
     def scope(question: str, articles: dict[str, Article]) -> frozenset[str] | None:
         """The articles a question is about when it names some of them by date ("according to the
-        April 8 report") or outlet ("according to CNN"); None (the whole archive) otherwise."""
+        March 8 report") or outlet ("according to CNN"); None (the whole archive) otherwise."""
         named = named_articles(question, articles, as_source=True) or named_outlets(question, articles)
         if not named or len(named) == len(articles):
             return None

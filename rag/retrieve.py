@@ -128,7 +128,7 @@ class ArchiveWords:
 
 
 def _month(date: str | None) -> str:
-    """The month name of an ISO date ("2025-04-08" -> "April"), so "the April 8 report" is known."""
+    """The month name of an ISO date ("2024-03-08" -> "March"), so "the March 8 report" is known."""
     try:
         return calendar.month_name[int(date[5:7])] if date else ""
     except (ValueError, IndexError):
