@@ -56,7 +56,7 @@ def collect(root: Path, out: Path, table: Path) -> int:
             answer = pipe.ask(item.question, id=item.id)
             if not answer.signals:
                 continue  # metadata, spelling, refused: not decided by the model
-            choices = pipe.read(answer.standalone_question, list(answer.contexts))
+            choices = pipe.read(answer.standalone_question, list(answer.contexts), pipe.retriever().snapshot)
             span = max(choices, key=lambda c: c.reading.margin).reading.text if choices else ""
             rows.append(
                 {

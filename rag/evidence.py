@@ -118,11 +118,3 @@ def with_antecedent(e: Evidence, body: str | None = None) -> Evidence:
             sentences=((start, stop), *passage.sentences),
         )
     return Evidence(passage, start, e.end, text, e.score)
-
-
-def containing(evidence: list[Evidence], doc_id: str, start: int, end: int) -> Evidence | None:
-    """The best-scored evidence unit of an article that holds the span start..end (body offsets)."""
-    for e in evidence:
-        if e.passage.doc_id == doc_id and e.start <= start and end <= e.end:
-            return e
-    return None

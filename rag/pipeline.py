@@ -17,7 +17,7 @@ from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.snapshot import Snapshot
 from index.text import contains_phrase, tokenize
 from rag.abstain import Choice, features, load_model
-from rag.catalog import article_name, metadata_answer, named_articles, named_outlets, when
+from rag.catalog import MetadataAnswer, article_name, metadata_answer, named_articles, named_outlets, when
 from rag.cite import Support, verify
 from rag.conversation import Turn, standalone_question
 from rag.corroborate import citation_for, compare, find_matches, quote, render_comparison, support_label
@@ -72,6 +72,7 @@ class Asked:
     mode: str
     id: str | None
     timings: dict[str, float] = field(default_factory=dict)
+    meta: MetadataAnswer | None = None  # set by the router when the question is about the articles
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -202,8 +203,11 @@ class Pipeline:
 
     def route(self, asked: Asked, compare: bool) -> Callable[[Asked], Iterator[Event]]:
         """The handler for the question's answer mode."""
-        if not compare and self._metadata(asked) is not None:
-            return self.answer_metadata
+        if not compare:
+            related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
+            asked.meta = metadata_answer(asked.query.text, asked.articles, related)
+            if asked.meta is not None:
+                return self.answer_metadata
         if compare:
             return self.answer_compare
         if asks_spelling(asked.query.text):
@@ -221,13 +225,9 @@ class Pipeline:
 
     # --- handlers -----------------------------------------------------------------------------
 
-    def _metadata(self, asked: Asked):  # type: ignore[no-untyped-def]
-        related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
-        return metadata_answer(asked.query.text, asked.articles, related)
-
     def answer_metadata(self, asked: Asked) -> Iterator[Event]:
-        """Questions about the articles themselves, from their metadata."""
-        meta = self._metadata(asked)
+        """Questions about the articles themselves, from their metadata (found by the router)."""
+        meta = asked.meta
         assert meta is not None
         cites = tuple(metadata_citation(n, a) for n, a in enumerate(meta.articles, start=1))
         marked = meta.text + " " + " ".join(f"[{c.n}]" for c in cites)
@@ -264,7 +264,7 @@ class Pipeline:
         evidence = select_evidence(query.text, hits, self.sentence_embedder, asked.vector)
         asked.timings["evidence"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        choices = self.read(query.text, hits)
+        choices = self.read(query.text, hits, asked.retriever.snapshot)
         asked.timings["read"] = (time.perf_counter() - t) * 1000
         best = max(choices, key=lambda c: c.reading.margin) if choices else None
         signals = features(query, best, evidence, asked.retriever.archive)
@@ -302,11 +302,11 @@ class Pipeline:
         must_quote = len(distinct(leads, N_SOURCES))
         yield from self._compose(asked, base, sources, must_quote, spans, p)
 
-    def read(self, question: str, hits: list[Hit]) -> list[Choice]:
-        """The reader's best span in each of the top passages (with its article's headline)."""
+    def read(self, question: str, hits: list[Hit], snapshot: Snapshot) -> list[Choice]:
+        """The reader's best span in each of the top passages (with its article's headline), read
+        from the generation the hits came from (a rebuild may publish another one meanwhile)."""
         top = hits[:READ_DEPTH]
-        articles = self._snapshot.articles if self._snapshot else {}
-        names = self._snapshot.names if self._snapshot else None
+        articles, names = snapshot.articles, snapshot.names
         contexts = []
         for h in top:
             a = articles.get(h.passage.doc_id)
@@ -315,7 +315,7 @@ class Pipeline:
         out = []
         for i, (h, ctx, r) in enumerate(zip(top, contexts, readings)):
             shift = ctx.offset - h.passage.start
-            found = names.mentions.get(h.passage.doc_id, []) if names is not None else []
+            found = names.mentions.get(h.passage.doc_id, [])
             mentions = tuple(
                 (s + shift, e + shift, lab) for s, e, lab in found if h.passage.start <= s and e <= h.passage.end
             )
