@@ -49,7 +49,7 @@ def _settings_help() -> str:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index and documents folder [RAG_DATA_DIR].")
 @click.option("--seeds-dir", type=click.Path(path_type=Path), help="Folder of articles always indexed [RAG_SEEDS_DIR].")
 @click.option("--chroma-url", help="Use a Chroma server at this URL instead of the embedded store [RAG_CHROMA_URL].")
-@click.option("--embedder", type=click.Choice(["minilm", "fake"]), help="Embedding backend [RAG_EMBEDDER].")
+@click.option("--embedder", type=click.Choice(["minilm", "minilm-torch", "fake"]), help="Embedding backend [RAG_EMBEDDER].")
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Any other setting, e.g. --set top_k=8.")
 @click.pass_context
 def main(

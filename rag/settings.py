@@ -36,7 +36,15 @@ class Settings:
     collection: str = _help("Chroma collection name prefix.", "passages")
     chunk_size: int = _help("Target passage size in characters (whole sentences).", 600)
     chunk_overlap: int = _help("Characters of whole sentences repeated between passages.", 150)
-    embedder: str = _help("Embedding backend: minilm (packaged all-MiniLM-L6-v2) or fake.", "minilm")
+    embedder: str = _help(
+        "Embedding backend: minilm (packaged all-MiniLM-L6-v2, int8 on onnxruntime), minilm-torch "
+        "(the same model on sentence-transformers and torch) or fake.",
+        "minilm",
+    )
+    model_cache: Path = _help(
+        "Where models derived from the packaged ones (the int8 embedder) are kept.",
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-news",
+    )
     embed_batch_size: int = _help("Texts per embedding batch.", 64)
     max_file_bytes: int = _help("Largest article file accepted, in bytes.", 5_000_000)
     llm: str = _help("Generator: embedded (SmolLM2 in-process), ollama, openai, fake.", "embedded")
@@ -92,8 +100,8 @@ class Settings:
             raise SettingsError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.llm not in ("embedded", "ollama", "openai", "fake"):
             raise SettingsError(f"llm must be embedded, ollama, openai or fake, not {self.llm!r}")
-        if self.embedder not in ("minilm", "fake"):
-            raise SettingsError(f"embedder must be minilm or fake, not {self.embedder!r}")
+        if self.embedder not in ("minilm", "minilm-torch", "fake"):
+            raise SettingsError(f"embedder must be minilm, minilm-torch or fake, not {self.embedder!r}")
         if self.chunk_size < 50:
             raise SettingsError("chunk_size must be at least 50 characters")
         if not 0 <= self.chunk_overlap < self.chunk_size:

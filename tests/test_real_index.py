@@ -68,6 +68,41 @@ def test_index_seeds_with_minilm_offline(tmp_path: Path, no_network: None, minil
     assert any("50,000 fighters" in p.text for p in snap.passages if p.id in best)
 
 
+def test_int8_embedder_agrees_with_torch_on_every_seed_passage(tmp_path: Path, minilm: MiniLMEmbedder) -> None:
+    from index.chunk import chunk_article
+    from index.embed import OnnxMiniLMEmbedder
+    from index.parse import parse_file
+
+    passages = [p.text for f in sorted(SEEDS.glob("*.txt")) for p in chunk_article(parse_file(f), 600, 150)]
+    int8 = OnnxMiniLMEmbedder(tmp_path / "models")
+    ours, reference = int8.embed(passages), minilm.embed(passages)
+    assert ours.shape == reference.shape and np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    assert (ours * reference).sum(1).min() >= 0.99
+    # Batching and order do not change a text's vector.
+    assert np.abs(int8.embed(passages[::-1])[::-1] - ours).max() < 1e-5
+    assert np.abs(int8.embed([passages[3]])[0] - ours[3]).max() < 1e-4
+    # The derived model is written once and reused.
+    assert len(list((tmp_path / "models").glob("*.onnx"))) == 1
+
+
+def test_question_path_never_imports_torch(tmp_path: Path) -> None:
+    """With the default (int8) embedder, indexing and answering run without torch in the process."""
+    script = (
+        "import sys\n"
+        "from index.build import build_index\nfrom index.embed import make_embedder\n"
+        "from rag.pipeline import Pipeline\nfrom rag.settings import Settings\n"
+        f"s = Settings.from_env(data_dir={str(tmp_path / 'd')!r}, seeds_dir={str(SEEDS)!r}, llm='fake')\n"
+        "build_index(s, make_embedder(s))\n"
+        "a = Pipeline(s).ask('How many fighters does the Islamic Resistance in Iraq command?')\n"
+        "print('50,000' in a.text, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1]
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "False"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
