@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -14,19 +15,22 @@ import numpy as np
 
 from index.chunk import chunk_article
 from index.embed import Embedder
-from index.files import Skipped, load_articles
+from index.files import Skipped, find_files, load_articles
 from index.layout import MANIFEST_VERSION, Layout, read_manifest, write_json
 from index.lexical import LexicalIndex
 from index.names import find_names, load_names, save_names
 from index.records import load_records, save_records
+from index.sources import Limits
 from index.store import VectorStore
 from rag.errors import IndexCorruptError, RagError
 from rag.settings import Settings
 from rag.types import Article, Passage
 
 Progress = Callable[[int, int], None]
+Stages = Callable[[str, int, int], None]
+BUILD_FILE = "build.json"  # in an unpublished generation: what it is being built from
 EMBED_CHUNK = 512
-PARSER_VERSION = 3  # bump when parsing changes what is stored, so indexes are rebuilt
+PARSER_VERSION = 4  # bump when parsing changes what is stored, so indexes are rebuilt
 # A superseded generation is kept this long after its successor was published: a question that
 # started on it (queued behind the generator under load, say) still reads its store to the end.
 RETAIN_SECONDS = 120.0
@@ -46,6 +50,8 @@ class BuildReport:
     generation: str
     rebuilt: bool
     skipped: tuple[Skipped, ...] = field(default=())
+    merged: int = 0  # arrivals listed as copies of an indexed article
+    resumed: int = 0  # passages an interrupted build had already embedded
 
     @property
     def up_to_date(self) -> bool:
@@ -71,8 +77,16 @@ def signature(settings: Settings, embedder: Embedder) -> dict[str, object]:
 
 
 def source_folders(settings: Settings) -> list[Path]:
-    """The folders whose articles make up the archive: the seeds and the documents folder."""
-    return [settings.seeds_dir, settings.docs_dir]
+    """The folders whose articles make up the archive: the user's documents, and the demo seeds
+    when asked for or, by default, while the documents folder holds no article file."""
+    if settings.seeds == "on" or (settings.seeds == "auto" and not has_documents(settings.docs_dir)):
+        return [settings.seeds_dir, settings.docs_dir]
+    return [settings.docs_dir]
+
+
+def has_documents(folder: Path) -> bool:
+    """True when the folder holds at least one article file (of any supported format)."""
+    return folder.is_dir() and bool(find_files([folder])[0])
 
 
 @contextmanager
@@ -106,12 +120,14 @@ class Plan:
 
     articles: dict[str, Article]
     skipped: tuple[Skipped, ...]
+    merged: int  # arrivals folded into another article as its copies
     signature: dict[str, object]
     old_gen: Path | None
     old_passages: int
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    relisted: tuple[str, ...]  # same text, other copies listed: records rewritten, nothing embedded
     full: bool  # re-embed everything
 
     @property
@@ -121,23 +137,35 @@ class Plan:
         return [self.articles[d] for d in sorted(todo)]
 
 
-def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False) -> Plan:
+def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, stages: Stages | None = None) -> Plan:
     """Compare the article folders with the served index."""
     layout = Layout(settings.data_dir)
-    articles, skipped = load_articles(source_folders(settings), settings.max_file_bytes)
+    limits = Limits(settings.max_file_bytes, settings.max_export_bytes)
+    reading = (lambda done, total: stages("reading", done, total)) if stages else None
+    loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading)
+    articles = loaded.articles
     sig = signature(settings, embedder)
     old_gen, manifest = _usable_current(layout)
     full = rebuild or manifest is None or manifest.get("signature") != sig
     old = {} if full or manifest is None else {d: m["hash"] for d, m in manifest["articles"].items()}
+    old_copies = {} if manifest is None else {d: m.get("also", []) for d, m in manifest["articles"].items()}
     return Plan(
         articles=articles,
-        skipped=tuple(skipped),
+        skipped=tuple(loaded.skipped),
+        merged=loaded.merged,
         signature=sig,
         old_gen=old_gen if manifest is not None else None,
         old_passages=int(manifest["passages"]) if manifest else 0,
         added=tuple(sorted(d for d in articles if d not in old)) if not full else tuple(sorted(articles)),
         changed=tuple(sorted(d for d in articles if d in old and old[d] != articles[d].content_hash)),
         removed=tuple(sorted(d for d in old if d not in articles)),
+        relisted=tuple(
+            sorted(
+                d
+                for d, a in articles.items()
+                if d in old and old[d] == a.content_hash and old_copies.get(d, []) != [c.doc_id for c in a.also]
+            )
+        ),
         full=full,
     )
 
@@ -147,13 +175,20 @@ def build_index(
     embedder: Embedder,
     rebuild: bool = False,
     progress: Progress | None = None,
+    stages: Stages | None = None,
 ) -> BuildReport:
-    """Bring the index in step with the article folders; embed only new or changed articles."""
+    """Bring the index in step with the article folders; embed only new or changed articles.
+
+    `progress(done, total)` follows the embedding; `stages(stage, done, total)` every stage
+    ("reading" files, "embedding" passages, "writing" the generation). An interrupted build
+    (killed, out of power) is resumed by the next one: passages already in its unpublished
+    generation's store are not embedded again, and until it completes the previous generation
+    stays the one served."""
     started = time.perf_counter()
     layout = Layout(settings.data_dir)
     with build_lock(layout):
-        plan = plan_build(settings, embedder, rebuild)
-        if not plan.full and not (plan.added or plan.changed or plan.removed):
+        plan = plan_build(settings, embedder, rebuild, stages)
+        if not plan.full and not (plan.added or plan.changed or plan.removed or plan.relisted):
             return BuildReport(
                 len(plan.articles),
                 plan.old_passages,
@@ -165,23 +200,48 @@ def build_index(
                 plan.old_gen.name if plan.old_gen else "",
                 False,
                 plan.skipped,
+                plan.merged,
             )
-        _remove_unpublished(layout, settings)
-        gen = layout.next_generation()
-        gen.mkdir(parents=True)
+        resumed = _resumable(layout, settings, plan)
         passages: list[Passage] = []
-        if plan.full or plan.old_gen is None:
-            store = open_store(settings, gen)
-        else:
+        if not (plan.full or plan.old_gen is None):
             gone = set(plan.changed) | set(plan.removed)
             passages = [p for p in load_records(plan.old_gen)[1] if p.doc_id not in gone]
-            store = _copy_store(settings, plan.old_gen, gen)
+        new = [p for a in plan.to_embed for p in chunk_article(a, settings.chunk_size, settings.chunk_overlap)]
+        if resumed is not None:
+            gen = resumed
+            store = open_store(settings, gen)
+            done = _reconcile(store, plan, passages + new)
+        else:
+            _remove_unpublished(layout, settings)
+            gen = layout.next_generation()
+            gen.mkdir(parents=True)
+            store = (
+                open_store(settings, gen)
+                if plan.full or plan.old_gen is None
+                else _copy_store(settings, plan.old_gen, gen)
+            )
+            done = set()
+        todo = [p for p in new if p.id not in done]
         try:
-            if not plan.full:
-                store.delete_docs(list(plan.changed + plan.removed))
-            new = [p for a in plan.to_embed for p in chunk_article(a, settings.chunk_size, settings.chunk_overlap)]
-            _embed_into(store, embedder, new, progress)
+            if resumed is None:
+                if not plan.full:
+                    store.delete_docs(list(plan.changed + plan.removed))
+                # From here the generation can be resumed: its store holds what was embedded so far.
+                write_json(gen / BUILD_FILE, _build_key(plan))
+
+            def embedding(done: int, total: int) -> None:
+                if progress:
+                    progress(done, total)
+                if stages:
+                    stages("embedding", done, total)
+
+            _embed_into(store, embedder, todo, embedding, plan, already=len(new) - len(todo))
+            if stages:
+                stages("writing", 0, 1)
             passages = _write_generation(gen, store, plan, passages + new)
+            if stages:
+                stages("writing", 1, 1)
         finally:
             store.close()
         layout.publish(gen)
@@ -192,11 +252,13 @@ def build_index(
             plan.added,
             plan.changed,
             plan.removed,
-            len(new),
+            len(todo),
             time.perf_counter() - started,
             gen.name,
             plan.full and plan.old_gen is not None,
             plan.skipped,
+            plan.merged,
+            len(new) - len(todo),
         )
 
 
@@ -219,7 +281,8 @@ def _write_generation(gen: Path, store: VectorStore, plan: Plan, passages: list[
             previous = None  # damaged: found again
     save_names(gen, find_names((plan.articles[d] for d in order), previous))
     articles = {
-        d: {"hash": a.content_hash, "title": a.title, "date": a.date, "path": a.path}
+        d: {"hash": a.content_hash, "title": a.title, "date": a.date, "path": a.path, "source": a.source}
+        | ({"also": [c.doc_id for c in a.also]} if a.also else {})
         for d, a in ((d, plan.articles[d]) for d in order)
     }
     write_json(
@@ -258,19 +321,67 @@ def _copy_store(settings: Settings, old_gen: Path, gen: Path) -> VectorStore:
     return open_store(settings, gen)
 
 
-def _embed_into(store: VectorStore, embedder: Embedder, passages: list[Passage], progress: Progress | None) -> None:
-    """Embed in chunks of passages of similar length: as little padding as when the model sees
-    every text at once, with bounded memory."""
-    total = len(passages)
+def _embed_into(
+    store: VectorStore,
+    embedder: Embedder,
+    passages: list[Passage],
+    progress: Progress | None,
+    plan: Plan,
+    already: int = 0,
+) -> None:
+    """Embed in chunks of passages of similar length (little padding, bounded memory); each chunk
+    is stored as soon as it is embedded, which is what lets an interrupted build resume."""
+    total = len(passages) + already
     if progress:
-        progress(0, total)
+        progress(already, total)
+    hashes = {d: a.content_hash for d, a in plan.articles.items()}
     ordered = sorted(passages, key=lambda p: len(p.text))
-    for i in range(0, total, EMBED_CHUNK):
+    for i in range(0, len(ordered), EMBED_CHUNK):
         batch = ordered[i : i + EMBED_CHUNK]
         vectors = embedder.embed([p.text for p in batch])
-        store.add(batch, np.asarray(vectors, dtype=np.float32))
+        store.add(batch, np.asarray(vectors, dtype=np.float32), hashes)
         if progress:
-            progress(min(i + EMBED_CHUNK, total), total)
+            progress(already + min(i + EMBED_CHUNK, len(ordered)), total)
+
+
+def _build_key(plan: Plan) -> dict[str, object]:
+    return {"base": plan.old_gen.name if plan.old_gen else None, "signature": plan.signature, "full": plan.full}
+
+
+def _resumable(layout: Layout, settings: Settings, plan: Plan) -> Path | None:
+    """The newest unpublished generation an interrupted build left, when it was being built from
+    the same served generation with the same settings (its store then holds finished work)."""
+    try:
+        current = layout.current()
+    except IndexCorruptError:
+        current = None
+    for gen in reversed(layout.generations()):
+        if current is not None and gen.name <= current.name:
+            return None
+        if (gen / "manifest.json").exists():
+            continue
+        try:
+            key = json.loads((gen / BUILD_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if key == json.loads(json.dumps(_build_key(plan))):
+            return gen
+    return None
+
+
+def _reconcile(store: VectorStore, plan: Plan, passages: list[Passage]) -> set[str]:
+    """Ids of the passages a resumed generation's store already holds as they are now (same
+    article text, same offsets); anything else in it (an article that changed or went since) is
+    deleted. Returns the finished ids."""
+    want = {p.id: (p.doc_id, p.start, p.end, plan.articles[p.doc_id].content_hash) for p in passages}
+    done, stale = set(), []
+    for pid, meta in store.metadata():
+        if want.get(pid) == (meta.get("doc_id"), meta.get("start"), meta.get("end"), meta.get("hash")):
+            done.add(pid)
+        else:
+            stale.append(pid)
+    store.delete_ids(stale)
+    return done
 
 
 def _remove_unpublished(layout: Layout, settings: Settings) -> None:

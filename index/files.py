@@ -1,23 +1,50 @@
-"""Finding article files, and adding or removing them in the documents folder safely."""
+"""Finding article files, and adding or removing them in the documents folder safely.
+
+Files added with `rag index PATH` or uploaded are copied into the documents folder. A folder keeps
+its name and layout (`rag index bbc/ cnn/` gives `docs/bbc/...` and `docs/cnn/...`); a name that is
+already taken by a file from somewhere else gets a new one (`bbc-2/`), so nothing is ever
+overwritten by an unrelated file. Re-adding the same source updates its copy. Where each copy came
+from, and any `--map` of an export's columns, is kept in the folder's `.sources.json`.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.parse import SUPPORTED_SUFFIXES, decode_text, doc_id_for, parse_file
+from index.dedup import merge_copies
+from index.parse import decode_text
+from index.sources import (
+    EXPORT_SUFFIXES,
+    FEED_SUFFIXES,
+    SUPPORTED_HELP,
+    SUPPORTED_SUFFIXES,
+    Limits,
+    Skipped,
+    id_for,
+    read_source,
+    unique_ids,
+)
 from rag.errors import BadFileError
 from rag.types import Article
 
+REGISTRY = ".sources.json"
 
-@dataclass(frozen=True)
-class Skipped:
-    """A file that was not indexed, and why."""
+__all__ = ["Skipped", "Loaded", "find_files", "load_articles", "add_document", "add_folder", "remove_document"]
 
-    path: str
-    reason: str
+
+@dataclass
+class Loaded:
+    """The articles of an archive's folders, after duplicates were merged."""
+
+    articles: dict[str, Article]
+    skipped: list[Skipped] = field(default_factory=list)
+    merged: int = 0  # arrivals listed as copies of another article instead of indexed again
 
 
 def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -28,7 +55,9 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
         if path.is_dir():
             root = path.resolve()
             for child in sorted(path.rglob("*")):
-                if child.name.startswith(".") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                if child.suffix.lower() not in SUPPORTED_SUFFIXES:
                     continue
                 # A link in the folder must not pull in a file from elsewhere on the machine.
                 if child.is_symlink() and not child.resolve().is_relative_to(root):
@@ -39,29 +68,47 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(path)
             else:
-                skipped.append(
-                    Skipped(str(path), f"unsupported type {path.suffix or '(none)'}; use .txt, .md or .html")
-                )
+                skipped.append(Skipped(str(path), f"unsupported type {path.suffix or '(none)'}; use {SUPPORTED_HELP}"))
         else:
             skipped.append(Skipped(str(path), "no such file or folder"))
     return found, skipped
 
 
-def load_articles(folders: list[Path], max_bytes: int) -> tuple[dict[str, Article], list[Skipped]]:
-    """Parse every article file in the folders; bad files are skipped with a one-line reason."""
-    files, skipped = find_files([f for f in folders if f.exists()])
-    articles: dict[str, Article] = {}
-    for path in files:
+def load_articles(
+    folders: list[Path],
+    max_bytes: int,
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Loaded:
+    """Parse every article in the folders; bad files, entries and rows are skipped with a reason,
+    repeated ids made unique, and the same article arriving twice is indexed once.
+    `progress(files read, files)` follows the reading."""
+    limits = limits or Limits(article_bytes=max_bytes)
+    parsed: list[Article] = []
+    skipped: list[Skipped] = []
+    work: list[tuple[Path, Path, dict]] = []
+    for folder in folders:
+        if not folder.exists():
+            continue
+        files, missed = find_files([folder])
+        skipped += missed
+        maps = _registry(folder).get("fields", {}) if folder.is_dir() else {}
+        work += [(folder, path, maps) for path in files]
+    for n, (folder, path, maps) in enumerate(work):
+        if progress:
+            progress(n, len(work))
+        relative = path.relative_to(folder) if folder.is_dir() else Path(path.name)
         try:
-            article = parse_file(path, max_bytes)
+            found = read_source(path, id_for(relative), limits, maps.get(relative.as_posix()))
         except BadFileError as exc:
             skipped.append(Skipped(str(path), str(exc).split(": ", 1)[-1]))
             continue
-        if article.doc_id in articles:
-            skipped.append(Skipped(str(path), f"same article id as {articles[article.doc_id].path}; rename one"))
-            continue
-        articles[article.doc_id] = article
-    return articles, skipped
+        parsed += found.articles
+        skipped += found.skipped
+    if progress:
+        progress(len(work), len(work))
+    kept, merged = merge_copies(unique_ids(parsed))
+    return Loaded({a.doc_id: a for a in kept}, skipped, merged)
 
 
 def safe_name(name: str) -> str:
@@ -72,37 +119,141 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def add_document(source: Path, docs_dir: Path, max_bytes: int, name: str | None = None) -> Path:
-    """Validate a file and copy it into the documents folder under a sanitized name."""
+def add_document(
+    source: Path,
+    docs_dir: Path,
+    max_bytes: int,
+    name: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    origin: str | None = None,
+    limits: Limits | None = None,
+) -> Path:
+    """Validate a file and copy it into the documents folder under a safe name that no other
+    source holds (re-adding the same origin replaces its copy; identical bytes are not copied twice)."""
     display = name or source.name
+    limits = limits or Limits(article_bytes=max_bytes)
+    _check(source, display, limits)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    registry = _registry(docs_dir)
+    origin = origin or (f"upload:{display}" if name else str(source.resolve()))
+    target = _free_target(docs_dir, safe_name(display), origin, source, registry)
+    if target.resolve().parent != docs_dir.resolve():
+        raise BadFileError(f"{display}: unsafe file name")
+    _parse_check(source, target.relative_to(docs_dir), display, limits, fields)
+    shutil.copyfile(source, target)
+    _remember(docs_dir, registry, target.relative_to(docs_dir).as_posix(), origin, fields)
+    return target
+
+
+def add_folder(
+    folder: Path, docs_dir: Path, limits: Limits, fields: Mapping[str, str] | None = None
+) -> tuple[list[Path], list[Skipped]]:
+    """Copy a folder's article files into `docs/<folder name>/` (a new name if another folder of
+    that name was added before), keeping its layout. Bad files are skipped with a reason."""
+    files, skipped = find_files([folder])
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    registry = _registry(docs_dir)
+    origin = str(folder.resolve())
+    base = safe_name(folder.resolve().name) or "folder"
+    top = base
+    n = 1
+    while (docs_dir / top).exists() and registry.get("origins", {}).get(top) != origin:
+        n += 1
+        top = f"{base}-{n}"
+    added = []
+    for path in files:
+        relative = Path(top, *(safe_name(p) for p in path.relative_to(folder).parts))
+        try:
+            _check(path, str(path), limits)
+            _parse_check(path, relative, str(path), limits, fields)
+        except BadFileError as exc:
+            skipped.append(Skipped(str(path), str(exc).split(": ", 1)[-1]))
+            continue
+        target = docs_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        if fields and path.suffix.lower() in EXPORT_SUFFIXES:
+            registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
+        added.append(target)
+    if added:
+        _remember(docs_dir, registry, top, origin, None)
+    return added, skipped
+
+
+def remove_document(doc_id: str, docs_dir: Path) -> Path:
+    """Delete the documents-folder file an article came from (seed articles cannot be removed;
+    one entry of a feed or export goes only with its whole file)."""
+    if docs_dir.is_dir():
+        for child in sorted(docs_dir.rglob("*")):
+            if not child.is_file() or child.name.startswith("."):
+                continue
+            file_id = id_for(child.relative_to(docs_dir))
+            if file_id == doc_id:
+                child.unlink()
+                return child
+            if doc_id.startswith(file_id + "/") and child.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
+                raise BadFileError(
+                    f"{doc_id}: one entry of {child.relative_to(docs_dir)}; remove the whole file with --remove {file_id}"
+                )
+    raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
+
+
+def _check(source: Path, display: str, limits: Limits) -> None:
     suffix = Path(display).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise BadFileError(f"{display}: unsupported type {suffix or '(none)'}; use .txt, .md or .html")
+        raise BadFileError(f"{display}: unsupported type {suffix or '(none)'}; use {SUPPORTED_HELP}")
     if source.is_symlink():
         raise BadFileError(f"{display}: symbolic links are not accepted")
     if not source.is_file():
         raise BadFileError(f"{display}: not a regular file")
     size = source.stat().st_size
-    if size > max_bytes:
-        raise BadFileError(f"{display}: {size:,} bytes is over the {max_bytes:,}-byte limit")
-    text = decode_text(source.read_bytes(), display)
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    target = (docs_dir / safe_name(display)).resolve()
-    if target.parent != docs_dir.resolve():
-        raise BadFileError(f"{display}: unsafe file name")
-    # Parse before storing, so a file that would be skipped is refused up front.
-    from index.parse import parse_text
-
-    parse_text(text, doc_id_for(target), suffix=suffix)
-    shutil.copyfile(source, target)
-    return target
+    many = suffix in FEED_SUFFIXES + EXPORT_SUFFIXES
+    limit = limits.collection_bytes if many else limits.article_bytes
+    if size > limit:
+        raise BadFileError(f"{display}: {size:,} bytes is over the {limit:,}-byte limit")
+    if not many:
+        decode_text(source.read_bytes(), display)
 
 
-def remove_document(doc_id: str, docs_dir: Path) -> Path:
-    """Delete the documents-folder file of an article (seed articles cannot be removed)."""
-    if docs_dir.is_dir():
-        for child in docs_dir.iterdir():
-            if child.is_file() and doc_id_for(child) == doc_id:
-                child.unlink()
-                return child
-    raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
+def _parse_check(source: Path, relative: Path, display: str, limits: Limits, fields: Mapping[str, str] | None) -> None:
+    """Parse before storing, so a file that would be skipped whole is refused up front."""
+    suffix = Path(display).suffix.lower()
+    if suffix in FEED_SUFFIXES + EXPORT_SUFFIXES and source.stat().st_size > 50_000_000:
+        return  # a large export is checked row by row when it is indexed
+    try:
+        found = read_source(source, id_for(relative), limits, fields, suffix=suffix)
+    except BadFileError as exc:
+        raise BadFileError(f"{display}: {str(exc).split(': ', 1)[-1]}") from None
+    if not found.articles:
+        reason = found.skipped[0].reason if found.skipped else "no articles"
+        raise BadFileError(f"{display}: no article could be read ({reason})")
+
+
+def _free_target(docs_dir: Path, name: str, origin: str, source: Path, registry: dict) -> Path:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    candidate = name
+    while (docs_dir / candidate).exists():
+        owner = registry.get("origins", {}).get(candidate)
+        if owner == origin or (docs_dir / candidate).read_bytes() == source.read_bytes():
+            break
+        n += 1
+        candidate = f"{stem}-{n}{suffix}"
+    return docs_dir / candidate
+
+
+def _registry(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / REGISTRY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(docs_dir: Path, registry: dict, relative: str, origin: str, fields: Mapping[str, str] | None) -> None:
+    registry.setdefault("origins", {})[relative] = origin
+    if fields:
+        registry.setdefault("fields", {})[relative] = dict(fields)
+    tmp = docs_dir / f".{REGISTRY}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(registry, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, docs_dir / REGISTRY)

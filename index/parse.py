@@ -1,17 +1,21 @@
-"""Turn an article file (.txt, .md, .html) into an Article with title, ISO date and clean body."""
+"""One article's text (.txt, .md, .html) into an Article: headline, ISO date, outlet, author, clean body.
+
+Plain text and Markdown are read by their layout (headline line, date line, optional `Source:` /
+`By` lines, an outlet's "CNN —" dateline); saved web pages go through trafilatura (index/html.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
-from html.parser import HTMLParser
+from datetime import UTC, date
 from pathlib import Path
 
 from rag.errors import BadFileError
 from rag.types import Article
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
 
 _MONTHS = {
     m: i + 1
@@ -35,7 +39,12 @@ _DATE_PATTERNS = [
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?", re.I)
 # A line that is only an outlet's name and a dash ("CNN —", "AP –"), as news bodies open.
 _DATELINE = re.compile(r"^\s*(?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,4})\s*[—–]\s*$")
+_HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|p|div|article|h1|title|meta)\b", re.I)
 _SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)
+# A byline: "By Jane Doe", "By Jane Doe and Li Wei, CNN", "Author: Jane Doe".
+_AUTHOR_RE = re.compile(
+    r"^\s*(?:by|author)\s*:?\s+(?P<author>[A-Z][\w.'’-]*(?:[ ,]+(?:and )?[A-Z][\w.'’-]*){1,7})\s*$", re.I
+)
 
 
 def read_text(path: Path, max_bytes: int) -> str:
@@ -89,20 +98,90 @@ def doc_id_for(path: Path) -> str:
 def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> Article:
     """Parse article text into an Article; never fails on odd layouts, only guesses less."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if suffix in (".html", ".htm") or _looks_like_html(text):
-        title, published, source, body = _parse_html(text)
-    else:
-        title, published, source, body = _parse_plain(text, markdown=suffix in (".md", ".markdown"))
+    # A page saved as .html is read as one; a .html file holding plain text is read as text.
+    if (suffix in HTML_SUFFIXES and _HTML_TAG.search(text)) or _looks_like_html(text):
+        from index.html import parse_html
+
+        page = parse_html(text, doc_id)
+        return make_article(
+            doc_id, page.title, page.date, page.source, page.body, path, author=page.author, url=page.url
+        )
+    title, published, source, author, body = _parse_plain(text, markdown=suffix in (".md", ".markdown"))
+    return make_article(doc_id, title, published, source, body, path, author=author)
+
+
+def make_article(
+    doc_id: str,
+    title: str,
+    published: str | None,
+    source: str | None,
+    body: str,
+    path: str = "",
+    author: str | None = None,
+    url: str | None = None,
+) -> Article:
+    """An Article from parsed fields: the body cleaned, a missing headline taken from the first
+    sentence, the date split from a time of day ("2024-03-05 08:30"), a content hash of it all."""
     body = _clean_body(body)
     if not body:
         raise BadFileError(f"{doc_id}: no article text found")
     published, _, clock = (published or "").partition(" ")
-    published = published or None
+    title = " ".join((title or "").split())
     headline = bool(title)
     if not title:
         title = _title_from_body(body)
-    content_hash = hashlib.sha256("\x1f".join([title, published or "", source or "", body]).encode()).hexdigest()[:16]
-    return Article(doc_id, title, published, source, body, content_hash, path, time=clock or None, headline=headline)
+    source = " ".join(source.split()) if source else None
+    fields = [title, published, source or "", body, author or "", url or ""]
+    content_hash = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]
+    return Article(
+        doc_id,
+        title,
+        published or None,
+        source or None,
+        body,
+        content_hash,
+        path,
+        time=clock or None,
+        headline=headline,
+        author=author or None,
+        url=url or None,
+    )
+
+
+def parse_when(value: object) -> str | None:
+    """A date (and time) in any of the forms exports and feeds use, as "YYYY-MM-DD" or
+    "YYYY-MM-DD HH:MM": ISO 8601, RFC 2822 ("Tue, 05 Mar 2024 08:30:00 GMT"), Unix seconds or
+    milliseconds, or a written date ("March 5, 2024"). None when it is none of them."""
+    from datetime import datetime
+    from email.utils import parsedate_to_datetime
+
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{9,13}(\.\d+)?", value.strip())):
+        seconds = float(value)
+        seconds = seconds / 1000 if seconds > 1e11 else seconds
+        try:
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return moment.strftime("%Y-%m-%d %H:%M")
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment.strftime("%Y-%m-%d %H:%M") if "T" in text or ":" in text else moment.strftime("%Y-%m-%d")
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError, IndexError):
+        pass
+    dated = parse_date_prefix(text)
+    if dated is None:
+        return None
+    clock = _CLOCK.search(text[: len(text) - len(dated[1])])
+    return f"{dated[0]} {clock.group().strip()}" if clock else dated[0]
 
 
 def parse_date_prefix(line: str) -> tuple[str, str] | None:
@@ -125,12 +204,13 @@ def parse_date_prefix(line: str) -> tuple[str, str] | None:
     return None
 
 
-def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None, str]:
+def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None, str | None, str]:
     lines = text.split("\n")
     title = ""
     published: str | None = None
     published_time: str | None = None
     source: str | None = None
+    author: str | None = None
     consumed = 0
     # Look at the first few non-empty lines for a title, a date and a source label.
     idx = 0
@@ -143,6 +223,12 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
         header_lines += 1
         if markdown and line.startswith("#") and not title:
             title = line.lstrip("#").strip()
+            consumed = idx + 1
+            idx += 1
+            continue
+        byline = _AUTHOR_RE.match(line) if title else None
+        if byline and not author:
+            author = byline.group("author").strip(" ,")
             consumed = idx + 1
             idx += 1
             continue
@@ -182,7 +268,7 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
     body = "\n".join(remaining)
     if markdown:
         body = _strip_markdown(body)
-    return title, _with_time(published, published_time), source, body
+    return title, _with_time(published, published_time), source, author, body
 
 
 def _with_time(published: str | None, clock: str | None) -> str | None:
@@ -227,78 +313,3 @@ def _title_from_body(body: str) -> str:
 def _looks_like_html(text: str) -> bool:
     head = text.lstrip()[:200].lower()
     return head.startswith("<!doctype html") or head.startswith("<html")
-
-
-class _HTMLText(HTMLParser):
-    BLOCK = {"p", "div", "br", "h1", "h2", "h3", "h4", "li", "article", "section", "tr", "blockquote"}
-    SKIP = {"script", "style", "noscript", "head", "nav", "footer", "template", "svg"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self.h1 = ""
-        self.meta: dict[str, str] = {}
-        self.time_attr = ""
-        self._skip = 0
-        self._in: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "meta":
-            key = (a.get("property") or a.get("name") or "").lower()
-            if key:
-                self.meta[key] = a.get("content", "")
-        if tag == "time" and a.get("datetime") and not self.time_attr:
-            self.time_attr = a["datetime"]
-        if tag in self.SKIP and tag != "head":
-            self._skip += 1
-        self._in.append(tag)
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP and tag != "head" and self._skip:
-            self._skip -= 1
-        if tag in self._in:
-            while self._in and self._in.pop() != tag:
-                pass
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if "title" in self._in and not self.title:
-            self.title = data.strip()
-            return
-        if self._skip or "head" in self._in:
-            return
-        if "h1" in self._in and not self.h1:
-            self.h1 = data.strip()
-            return
-        self.parts.append(data)
-
-
-def _parse_html(text: str) -> tuple[str, str | None, str | None, str]:
-    parser = _HTMLText()
-    parser.feed(text)
-    parser.close()
-    title = parser.meta.get("og:title") or parser.h1 or parser.title
-    published = None
-    for raw in (parser.meta.get("article:published_time"), parser.meta.get("date"), parser.time_attr):
-        if raw:
-            dated = parse_date_prefix(raw)
-            if dated:
-                published = dated[0]
-                break
-    source = parser.meta.get("og:site_name") or None
-    body_lines = [ln for ln in "".join(parser.parts).split("\n")]
-    # A dateline as the first body line is metadata, not body.
-    if published is None:
-        for i, ln in enumerate(body_lines):
-            if ln.strip():
-                dated = parse_date_prefix(ln.strip())
-                if dated:
-                    published = dated[0]
-                    body_lines[i] = dated[1]
-                break
-    return title.strip(), published, source, "\n".join(body_lines)

@@ -18,7 +18,7 @@ from typing import overload
 import numpy as np
 
 from rag.errors import IndexCorruptError
-from rag.types import Article, Passage
+from rag.types import Article, Copy, Passage
 
 PASSAGES_FILE = "passages.json"
 ARTICLES_FILE = "articles.jsonl"
@@ -195,7 +195,11 @@ def read_articles(gen: Path) -> dict[str, Article]:
     articles = {}
     with open(gen / ARTICLES_FILE, encoding="utf-8") as fh:
         for line in fh:
-            a = Article(**json.loads(line))
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("an article record is not an object")
+            row["also"] = tuple(Copy(**c) for c in row.get("also", ()))
+            a = Article(**row)
             articles[a.doc_id] = a
     return articles
 

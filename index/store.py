@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -90,7 +90,7 @@ class VectorStore:
             f"vector store {self.location} failed ({type(exc).__name__}: {exc}); rebuild it with `rag index --rebuild`"
         )
 
-    def add(self, passages: list[Passage], vectors: np.ndarray) -> None:
+    def add(self, passages: list[Passage], vectors: np.ndarray, hashes: Mapping[str, str] | None = None) -> None:
         """Add passages with their vectors and offsets. The text is not stored: the generation's
         records hold it, and Chroma's full-text index of documents would cost more than half of
         the upsert time."""
@@ -101,7 +101,11 @@ class VectorStore:
                 self.collection.upsert(
                     ids=[p.id for p in batch],
                     embeddings=vectors[i : i + ADD_BATCH],
-                    metadatas=[{"doc_id": p.doc_id, "start": p.start, "end": p.end} for p in batch],
+                    metadatas=[
+                        {"doc_id": p.doc_id, "start": p.start, "end": p.end}
+                        | ({"hash": hashes[p.doc_id]} if hashes and p.doc_id in hashes else {})
+                        for p in batch
+                    ],
                 )
             except Exception as exc:
                 raise self._error(exc) from exc
@@ -116,6 +120,30 @@ class VectorStore:
             self.collection.delete(where={"doc_id": {"$in": ids}})
         except Exception as exc:
             raise self._error(exc) from exc
+
+    def delete_ids(self, ids: list[str]) -> None:
+        """Remove these passages."""
+        if not ids:
+            return
+        self._count = None
+        try:
+            for i in range(0, len(ids), ADD_BATCH):
+                self.collection.delete(ids=ids[i : i + ADD_BATCH])
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def metadata(self, batch: int = ADD_BATCH) -> Iterator[tuple[str, dict]]:
+        """(id, metadata) of every stored passage, without the vectors."""
+        offset = 0
+        while True:
+            try:
+                res = self.collection.get(limit=batch, offset=offset, include=["metadatas"])
+            except Exception as exc:
+                raise self._error(exc) from exc
+            if not res["ids"]:
+                return
+            yield from zip(res["ids"], res["metadatas"])
+            offset += len(res["ids"])
 
     def count(self) -> int:
         """Number of vectors stored (asked of Chroma once, then kept until this store writes)."""

@@ -22,7 +22,11 @@ def render(answer: Answer) -> str:
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.n}] {c.title} ({c.date or 'undated'}) [{c.doc_id} {c.start}-{c.end}]")
+            outlet = f"{c.source}, " if c.source else ""
+            lines.append(f"  [{c.n}] {c.title} ({outlet}{c.date or 'undated'}) [{c.doc_id} {c.start}-{c.end}]")
+            if c.also:
+                names = ", ".join(dict.fromkeys(x.source or x.doc_id for x in c.also))
+                lines.append(f"      (same article also from {names})")
             lines.append(f"      {quote(c.sentence)}")
             if c.n in support:
                 lines.append(f"      ({support[c.n]})")

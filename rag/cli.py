@@ -49,7 +49,9 @@ def _settings_help() -> str:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index and documents folder [RAG_DATA_DIR].")
 @click.option("--seeds-dir", type=click.Path(path_type=Path), help="Folder of articles always indexed [RAG_SEEDS_DIR].")
 @click.option("--chroma-url", help="Use a Chroma server at this URL instead of the embedded store [RAG_CHROMA_URL].")
-@click.option("--embedder", type=click.Choice(["minilm", "minilm-torch", "fake"]), help="Embedding backend [RAG_EMBEDDER].")
+@click.option(
+    "--embedder", type=click.Choice(["minilm", "minilm-torch", "fake"]), help="Embedding backend [RAG_EMBEDDER]."
+)
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Any other setting, e.g. --set top_k=8.")
 @click.pass_context
 def main(
@@ -85,19 +87,39 @@ def main(
 @click.option("--rebuild", is_flag=True, help="Re-embed everything from scratch.")
 @click.option("--remove", "remove_ids", multiple=True, metavar="DOC_ID", help="Remove an added article.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+@click.option(
+    "--map",
+    "field_map",
+    metavar="FIELD=COLUMN,...",
+    help="Columns of a JSON Lines / CSV export that hold our fields (title, date, source, url, body, author, id), "
+    "e.g. --map title=Headline,body=story. Usual names are recognised without it.",
+)
 @click.pass_obj
 @friendly_errors
 def index_cmd(
-    settings: Settings, paths: tuple[Path, ...], rebuild: bool, remove_ids: tuple[str, ...], quiet: bool
+    settings: Settings,
+    paths: tuple[Path, ...],
+    rebuild: bool,
+    remove_ids: tuple[str, ...],
+    quiet: bool,
+    field_map: str | None,
 ) -> None:
-    """Index the seed articles, the documents folder, and any PATHS (.txt, .md, .html files or folders).
+    """Index the documents folder and any PATHS: files or folders of .txt, .md, .html pages,
+    .rss/.atom/.xml feeds, .jsonl/.csv/.json exports.
 
-    Added files are copied into the documents folder so they stay in the archive.
-    Only new or changed articles are embedded; the exit status is 3 when some files were skipped.
+    Added files are copied into the documents folder so they stay in the archive (a folder keeps its
+    name: `rag index bbc/ cnn/`). The demo seed articles are indexed only while the archive has no
+    articles of its own (RAG_SEEDS=on keeps them). Only new or changed articles are embedded; an
+    interrupted build resumes where it stopped. The exit status is 3 when some files were skipped.
     """
+    from index.exports import parse_map
     from rag.indexing import run_index
 
-    skipped = run_index(settings, list(paths), rebuild=rebuild, remove_ids=list(remove_ids), quiet=quiet)
+    try:
+        fields = parse_map(field_map) if field_map else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
+    skipped = run_index(settings, list(paths), rebuild=rebuild, remove_ids=list(remove_ids), quiet=quiet, fields=fields)
     if skipped:
         sys.exit(EXIT_SKIPPED)
 

@@ -201,6 +201,7 @@ def citation_for(e: Evidence, n: int, articles: dict[str, Article]) -> Citation:
         passage_start=e.passage.start,
         passage_end=e.passage.end,
         source=article.source if article else None,
+        also=article.also if article else (),
     )
 
 

@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from index.build import BuildReport, build_index
 from index.embed import make_embedder
-from index.files import Skipped, add_document, find_files, remove_document
+from index.files import Skipped, add_document, add_folder, find_files, remove_document
 from index.layout import Layout, read_manifest
+from index.sources import Limits
 from rag.errors import BadFileError
 from rag.settings import Settings
 
 
-def add_paths(settings: Settings, paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
-    """Copy the given files (folders expanded) into the documents folder; bad ones are skipped."""
-    files, skipped = find_files(paths)
-    added = []
-    for path in files:
-        try:
-            added.append(add_document(path, settings.docs_dir, settings.max_file_bytes))
-        except BadFileError as exc:
-            skipped.append(Skipped(str(path), str(exc).split(": ", 1)[-1]))
+def add_paths(
+    settings: Settings, paths: list[Path], fields: Mapping[str, str] | None = None
+) -> tuple[list[Path], list[Skipped]]:
+    """Copy the given files and folders into the documents folder (a folder keeps its name and
+    layout, a taken name gets a new one, never an overwrite); bad files are skipped with a reason."""
+    limits = Limits(settings.max_file_bytes, settings.max_export_bytes)
+    added: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in paths:
+        if path.is_dir():
+            copied, missed = add_folder(path, settings.docs_dir, limits, fields)
+            added += copied
+            skipped += missed
+            continue
+        files, missed = find_files([path])
+        skipped += missed
+        for file in files:
+            try:
+                added.append(
+                    add_document(file, settings.docs_dir, settings.max_file_bytes, fields=fields, limits=limits)
+                )
+            except BadFileError as exc:
+                skipped.append(Skipped(str(file), str(exc).split(": ", 1)[-1]))
     return added, skipped
 
 
@@ -31,12 +47,15 @@ def run_index(
     rebuild: bool = False,
     remove_ids: list[str] | None = None,
     quiet: bool = False,
+    fields: Mapping[str, str] | None = None,
 ) -> list[Skipped]:
     """Add paths, remove ids, build, and print what happened. Returns the skipped files."""
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
-    _, skipped = add_paths(settings, paths)
+    added, skipped = add_paths(settings, paths, fields)
+    if paths and not quiet:
+        console.print(f"copied {len(added)} file(s) into {settings.docs_dir}")
     for doc_id in remove_ids or []:
         removed = remove_document(doc_id, settings.docs_dir)
         console.print(f"removed {removed.name}")
@@ -50,24 +69,39 @@ def run_index(
 
 
 def build_with_progress(settings: Settings, rebuild: bool = False, quiet: bool = False) -> BuildReport:
-    """Run a build with a tqdm progress bar over the passages being embedded."""
+    """Run a build with a progress bar (and ETA) for each stage: reading, embedding, writing."""
+    stages, close = terminal_stages(quiet)
+    try:
+        return build_index(settings, make_embedder(settings), rebuild=rebuild, stages=stages)
+    finally:
+        close()
+
+
+SUMMARY_ROWS = 50  # a 20,000-article archive is summed up, not printed
+UNITS = {"reading": "file", "embedding": "passage", "writing": "step"}
+
+
+def terminal_stages(quiet: bool = False) -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    """A tqdm bar on stderr per build stage, as a build_index `stages` callback, and a closer."""
     from tqdm import tqdm
 
-    bar: tqdm | None = None
+    bars: dict[str, tqdm] = {}
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
+    def stages(stage: str, done: int, total: int) -> None:
         if quiet or total == 0:
             return
+        bar = bars.get(stage)
         if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(total=total, unit=UNITS.get(stage, "item"), desc=stage, file=sys.stderr)
         bar.update(done - bar.n)
 
-    try:
-        return build_index(settings, make_embedder(settings), rebuild=rebuild, progress=progress)
-    finally:
-        if bar is not None:
+    def close() -> None:
+        for bar in bars.values():
             bar.close()
+
+    return stages, close
 
 
 def print_summary(console: object, settings: Settings, report: BuildReport) -> None:
@@ -77,11 +111,19 @@ def print_summary(console: object, settings: Settings, report: BuildReport) -> N
     gen = Layout(settings.data_dir).require_current()
     manifest = read_manifest(gen)
     table = Table(title=f"Index {gen.name} in {settings.data_dir}", show_lines=False)
-    for col in ("id", "date", "title"):
+    for col in ("id", "date", "source", "title"):
         table.add_column(col, overflow="fold")
-    for doc_id, meta in manifest["articles"].items():
-        table.add_row(doc_id, meta.get("date") or "-", meta.get("title") or "")
+    rows = list(manifest["articles"].items())
+    for doc_id, meta in rows[:SUMMARY_ROWS]:
+        also = f" (+{len(meta['also'])} copies)" if meta.get("also") else ""
+        table.add_row(doc_id, meta.get("date") or "-", meta.get("source") or "-", (meta.get("title") or "") + also)
+    if len(rows) > SUMMARY_ROWS:
+        table.add_row("…", "", "", f"and {len(rows) - SUMMARY_ROWS:,} more")
     console.print(table)  # type: ignore[attr-defined]
+    if report.merged:
+        console.print(  # type: ignore[attr-defined]
+            f"{report.merged} article(s) arrived more than once: indexed once, their other sources listed"
+        )
     if report.up_to_date:
         state = "up to date, nothing embedded"
     else:

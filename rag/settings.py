@@ -31,7 +31,15 @@ class Settings:
     """Every knob of the product; read from RAG_* environment variables and CLI flags."""
 
     data_dir: Path = _help("Where the index and uploaded documents live.", Path(".rag"))
-    seeds_dir: Path = _help("Folder of articles always indexed.", default_factory=_default_seeds_dir)
+    seeds_dir: Path = _help("Folder of the demo articles.", default_factory=_default_seeds_dir)
+    seeds: str = _help(
+        "Index the demo articles: auto (only while the archive has no articles of its own), on, off.", "auto"
+    )
+    documents: Path = _help(
+        "Folder of your own articles, indexed in place (empty = the documents folder inside the data "
+        "directory, where `rag index PATH` and uploads copy files).",
+        Path(""),
+    )
     chroma_url: str = _help("Chroma server URL (http://host:port); empty = embedded store.", "")
     collection: str = _help("Chroma collection name prefix.", "passages")
     chunk_size: int = _help("Target passage size in characters (whole sentences).", 600)
@@ -47,6 +55,7 @@ class Settings:
     )
     embed_batch_size: int = _help("Texts per embedding batch.", 64)
     max_file_bytes: int = _help("Largest article file accepted, in bytes.", 5_000_000)
+    max_export_bytes: int = _help("Largest feed or export file (many articles) accepted, in bytes.", 2_000_000_000)
     llm: str = _help("Generator: embedded (SmolLM2 in-process), ollama, openai, fake.", "embedded")
     llm_model: str = _help("Model name for ollama/openai backends.", "")
     llm_url: str = _help("Base URL for ollama/openai backends.", "")
@@ -102,6 +111,8 @@ class Settings:
             raise SettingsError(f"llm must be embedded, ollama, openai or fake, not {self.llm!r}")
         if self.embedder not in ("minilm", "minilm-torch", "fake"):
             raise SettingsError(f"embedder must be minilm, minilm-torch or fake, not {self.embedder!r}")
+        if self.seeds not in ("auto", "on", "off"):
+            raise SettingsError(f"seeds must be auto, on or off, not {self.seeds!r}")
         if self.chunk_size < 50:
             raise SettingsError("chunk_size must be at least 50 characters")
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -113,8 +124,8 @@ class Settings:
 
     @property
     def docs_dir(self) -> Path:
-        """Folder where uploaded and added documents are copied."""
-        return self.data_dir / "docs"
+        """Folder of the user's own articles: where uploaded and added documents are copied."""
+        return self.documents if str(self.documents) not in ("", ".") else self.data_dir / "docs"
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:

@@ -9,6 +9,17 @@ Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another arrival of an indexed article (same text, or nearly): indexed once, listed here."""
+
+    doc_id: str
+    source: str | None = None
+    path: str = ""
+    url: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Article:
     """A parsed article: metadata and a clean body that all offsets refer to."""
 
@@ -21,6 +32,15 @@ class Article:
     path: str = ""
     time: str | None = None  # time of day from the dateline, when given (e.g. "11:24")
     headline: bool = True  # False when the file had no headline and the title is its first sentence
+    author: str | None = None
+    url: str | None = None
+    also: tuple[Copy, ...] = ()  # the same story arriving again (other files, other outlets)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every outlet that carried this article, its own first."""
+        names = [self.source] + [c.source for c in self.also]
+        return tuple(dict.fromkeys(n for n in names if n))
 
     @property
     def label(self) -> str:
@@ -80,6 +100,7 @@ class Citation:
     passage_start: int = 0
     passage_end: int = 0
     source: str | None = None  # the article's outlet, when known
+    also: tuple[Copy, ...] = ()  # the same article as it arrived from other files or outlets
 
     def to_json(self) -> dict[str, Any]:
         """The citation as the public JSON shape."""
@@ -94,6 +115,7 @@ class Citation:
             "end": self.end,
             "score": round(self.score, 4),
             "source": self.source,
+            "also": [{"doc_id": c.doc_id, "source": c.source, "url": c.url} for c in self.also],
         }
 
 

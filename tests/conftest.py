@@ -11,7 +11,7 @@ from rag.settings import PROJECT_ROOT, Settings
 
 SEEDS = PROJECT_ROOT / "seeds"
 # The public JSON shape of one citation (`rag ask --json`, `/api/ask`).
-CITATION_KEYS = {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score", "source"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "text", "sentence", "start", "end", "score", "source", "also"}
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +23,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    # Most tests add articles beside the seeds; the tests of the default (seeds only while the
+    # archive has nothing of its own) set RAG_SEEDS=auto themselves.
+    monkeypatch.setenv("RAG_SEEDS", "on")
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Fast settings: the fake embedder and fake LLM over a copy-free view of the seeds."""
-    return Settings.from_env(data_dir=tmp_path / "data", seeds_dir=SEEDS, embedder="fake", llm="fake")
+    return Settings.from_env(data_dir=tmp_path / "data", seeds_dir=SEEDS, embedder="fake", llm="fake", seeds="on")
 
 
 @pytest.fixture

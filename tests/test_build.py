@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import build_index
+from index.build import EMBED_CHUNK, build_index
 from index.embed import HashEmbedder
 from index.layout import Layout
 from index.snapshot import Snapshot
@@ -97,14 +97,18 @@ def test_interrupted_build_keeps_previous_index(settings: Settings, seeds_copy: 
     build_index(settings, HashEmbedder())
     before = Snapshot.open(settings)
     for i in range(80):
-        (seeds_copy / f"new{i}.txt").write_text(f"Headline {i}\nMay 1, 2025\n" + "A sentence. " * 600)
+        body = " ".join(f"Item {i} has sentence {j} here." for j in range(120))
+        (seeds_copy / f"new{i}.txt").write_text(f"Headline {i}\nMay 1, 2025\n{body}")
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, ExplodingEmbedder(fail_after=1))
     after = Snapshot.open(settings)
     assert after.generation == before.generation
     assert len(after.passages) == len(before.passages) == after.store.count()
-    report = build_index(settings, HashEmbedder())  # re-running completes the build
+    counting = CountingEmbedder()
+    report = build_index(settings, counting)  # re-running completes the build...
     assert report.articles == 82 and Snapshot.open(settings).store.count() == report.passages
+    # ...without embedding again the chunk the interrupted build had stored.
+    assert report.resumed == EMBED_CHUNK and len(counting.texts) == report.embedded > 0
     assert len(Layout(settings.data_dir).generations()) <= 2
 
 
@@ -243,3 +247,57 @@ def test_damaged_passage_columns_are_one_clear_error(settings: Settings, damage)
     (gen / "passages.json").write_text(json.dumps(columns))
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         load_records(gen)
+
+
+SLOW_BUILD = """
+import sys, time
+from index.build import build_index
+from index.embed import HashEmbedder
+from rag.settings import Settings
+
+class Slow(HashEmbedder):
+    calls = 0
+    def embed(self, texts):
+        self.calls += 1
+        if self.calls == 2:  # the first chunk is in the store: say so, then wait to be killed
+            print("stored", flush=True)
+            time.sleep(60)
+        return super().embed(texts)
+
+settings = Settings.from_env(data_dir=sys.argv[1], documents=sys.argv[2], embedder="fake", seeds="off")
+build_index(settings, Slow())
+"""
+
+
+def test_a_killed_build_of_an_export_resumes_without_embedding_again(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rows = [
+        {"id": f"r{i}", "title": f"Report {i}", "text": f"Item {i} was filed on day {i % 28 + 1}."} for i in range(1300)
+    ]
+    lines = [json.dumps(r) for r in rows] + ["{broken", json.dumps({"title": "no text"})]
+    (docs / "export.jsonl").write_text("\n".join(lines) + "\n")
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BUILD, str(data), str(docs)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "stored"
+    finally:
+        proc.kill()  # SIGKILL: no cleanup of any kind runs
+        proc.wait()
+    settings = Settings.from_env(data_dir=data, documents=docs, embedder="fake", seeds="off")
+    assert Layout(data).current() is None  # nothing was published
+    counting = CountingEmbedder()
+    report = build_index(settings, counting)
+    assert report.articles == 1300 == len(Snapshot.open(settings).articles)  # every valid row, once
+    assert report.resumed == EMBED_CHUNK and len(counting.texts) == report.embedded == 1300 - EMBED_CHUNK
+    assert Snapshot.open(settings).store.count() == report.passages == 1300
+    assert len(report.skipped) == 2

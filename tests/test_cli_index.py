@@ -37,13 +37,14 @@ def test_index_adds_paths_and_reports_skipped(tmp_path: Path) -> None:
         "--data-dir", str(tmp_path / "d"), "index", str(docs), str(docs / "notes.pdf"), str(tmp_path / "nope.txt")
     )
     assert code == 3
-    assert "3 articles" in out and "good_story" in out
+    assert "3 articles" in out and "incoming/good_story" in out
     assert "broken.txt: binary" in err and "notes.pdf: unsupported type" in err and "nope.txt: no such file" in err
-    assert (tmp_path / "d" / "docs" / "good_story.md").is_file()
+    # The folder keeps its name inside the documents folder.
+    assert (tmp_path / "d" / "docs" / "incoming" / "good_story.md").is_file()
     # The added file stays in the archive on the next plain run, and can be removed.
     code, out, _ = run("--data-dir", str(tmp_path / "d"), "index")
     assert code == 0 and "3 articles" in out
-    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "good_story")
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "incoming/good_story")
     assert code == 0 and "2 articles" in out and "1 removed" in out
 
 

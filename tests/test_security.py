@@ -76,7 +76,8 @@ def test_upload_names_are_sanitized_and_stored_only_in_the_documents_folder(
     before = tree(tmp_path)
     target = add_document(source, docs, 5_000_000, name)
     assert target == docs.resolve() / stored and target.read_text() == ARTICLE
-    assert tree(tmp_path) - before == {"data", "data/docs", f"data/docs/{stored}"}
+    # Besides the file, only the folder's record of where its files came from.
+    assert tree(tmp_path) - before == {"data", "data/docs", f"data/docs/{stored}", "data/docs/.sources.json"}
     assert safe_name(name) == stored
 
 
@@ -139,7 +140,7 @@ def test_uploads_through_the_documents_panel(settings: Settings, tmp_path: Path)
     message = Documents(pipelines).add([str(p) for p in sorted(folder.iterdir())])
     assert "Added cp1252.txt, good.txt" in message and "4 articles" in message
     assert "Refused empty.md: empty file" in message and "Refused utf16.txt: binary" in message
-    assert {p.name for p in settings.docs_dir.iterdir()} == {"good.txt", "cp1252.txt"}
+    assert {p.name for p in settings.docs_dir.iterdir() if not p.name.startswith(".")} == {"good.txt", "cp1252.txt"}
     written = {p for p in tree(tmp_path) - before}
     assert all(p.startswith("data/") for p in written)  # the index and the documents folder, nothing else
     body = Snapshot.open(settings).articles["cp1252"].body
@@ -206,8 +207,8 @@ def test_folder_walks_do_not_follow_links_out_of_the_folder(planted: Path) -> No
     assert [(Path(s.path).name, s.reason) for s in skipped] == [
         ("secret.txt", "symbolic link to a file outside the folder; not followed")
     ]
-    articles, _ = load_articles([planted], 5_000_000)
-    assert not any("hunter2" in a.body for a in articles.values())
+    loaded = load_articles([planted], 5_000_000)
+    assert not any("hunter2" in a.body for a in loaded.articles.values())
 
 
 def test_indexing_a_folder_with_outside_links_skips_them(settings: Settings, planted: Path, tmp_path: Path) -> None:
@@ -219,7 +220,7 @@ def test_indexing_a_folder_with_outside_links_skips_them(settings: Settings, pla
     # `rag index FOLDER` copies files in; a link out of that folder is not copied either.
     added, skipped = add_paths(settings, [planted])
     assert "secret.txt" not in {p.name for p in added} and any("secret.txt" in s.path for s in skipped)
-    assert not any("hunter2" in p.read_text() for p in settings.docs_dir.iterdir())
+    assert not any("hunter2" in p.read_text() for p in settings.docs_dir.rglob("*") if p.is_file())
 
 
 # --- No code execution of anything a user provides -------------------------------------------

@@ -83,24 +83,11 @@ def run_build(
 
 
 def terminal_progress() -> tuple[Progress, Callable[[], None]]:
-    """A tqdm bar on stderr as a build_index progress callback, and a function that closes it."""
-    from tqdm import tqdm
+    """A tqdm bar (with ETA) on stderr as a build_index progress callback, and a function that closes it."""
+    from rag.indexing import terminal_stages
 
-    bar: tqdm | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if total == 0:
-            return
-        if bar is None:
-            bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
-        bar.update(done - bar.n)
-
-    def close() -> None:
-        if bar is not None:
-            bar.close()
-
-    return progress, close
+    stages, close = terminal_stages()
+    return (lambda done, total: stages("embedding", done, total)), close
 
 
 def build_in_background(settings: Settings, embedder: Callable[[], Embedder], status: BuildStatus) -> threading.Thread:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from index.build import BuildReport, Progress
 from index.files import add_document, remove_document
+from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES
 from rag.errors import BadFileError, RagError
 from rag.types import Article
 from ui import render
@@ -14,7 +15,7 @@ from ui.building import BuildStatus, run_build
 from ui.chat import one_line
 from ui.pipelines import Pipelines
 
-UPLOAD_TYPES = [".txt", ".md", ".html"]
+UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
 COLUMNS = ["id", "date", "title", "origin"]
 
 
@@ -56,13 +57,13 @@ class Documents:
         """Copy the uploaded files into the documents folder and rebuild; bad files are refused with a reason."""
         paths = [_upload_path(f) for f in files or [] if f]
         if not paths:
-            return render.message_html("Choose one or more .txt, .md or .html files first.", "error")
+            return render.message_html(f"Choose one or more files first ({SUPPORTED_HELP}).", "error")
         added, refused = [], []
         for path in paths:
             name = path.name  # Gradio keeps the uploaded file's own name on its temporary copy
             try:
                 if path.suffix.lower() not in UPLOAD_TYPES:
-                    raise BadFileError(f"{name}: unsupported type {path.suffix or '(none)'}; use .txt, .md or .html")
+                    raise BadFileError(f"{name}: unsupported type {path.suffix or '(none)'}; use {SUPPORTED_HELP}")
                 add_document(path, self.settings.docs_dir, self.settings.max_file_bytes, name)
                 added.append(name)
             except BadFileError as exc:

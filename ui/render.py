@@ -83,10 +83,19 @@ def citation_card(c: Citation, support: ArticleSupport | None = None) -> str:
         f'<span class="rag-card-title">{escape(c.title)}</span>'
         f'<span class="rag-card-date">{escape(((c.source + " · ") if c.source else "") + (c.date or "undated"))}</span></div>'
         f"{_support_badge(support)}"
+        f"{_copies(c)}"
         f'<div class="rag-passage">{passage}</div>'
         f'<div class="rag-card-foot">{escape(c.doc_id)} · characters {c.start}–{c.end} · '
         f"open it under “Sources of this chat”</div></div>"
     )
+
+
+def _copies(c: Citation) -> str:
+    """ "Also published by ..." when the same article arrived from other outlets or files."""
+    if not c.also:
+        return ""
+    names = [x.source or x.doc_id for x in c.also]
+    return f'<div class="rag-card-also">Same article also from {escape(", ".join(dict.fromkeys(names)))}</div>'
 
 
 def _support_badge(support: ArticleSupport | None) -> str:
@@ -154,6 +163,7 @@ CSS = """
 .rag-ref { color: #1d4ed8; font-weight: 600; cursor: help; }
 .rag-sources-title { font-size: .8em; text-transform: uppercase; letter-spacing: .05em; opacity: .7; margin: .6em 0 .3em; }
 .rag-sources { display: flex; flex-direction: column; gap: .5em; }
+.rag-card-also { font-size: .8em; opacity: .8; margin: .2em 0; }
 .rag-card { border: 1px solid #cbd5e1; border-left: 4px solid #1d4ed8; border-radius: 6px; padding: .5em .7em;
   background: rgba(148, 163, 184, .08); font-size: .92em; }
 .rag-card-head { display: flex; gap: .5em; align-items: baseline; margin-bottom: .3em; }

@@ -1,0 +1,83 @@
+"""RSS 2.0 and Atom feeds, by feedparser: one article per entry, with the full content when the
+feed carries it (content:encoded, Atom content), else its summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from index.html import fragment_text
+from index.parse import make_article
+from index.sources import Found, Limits, Skipped, entry_key, unique_ids
+from rag.errors import BadFileError
+
+
+def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
+    """Every entry of a feed file; an entry with no text is skipped with its reason."""
+    import feedparser
+
+    size = path.stat().st_size
+    if size > limits.collection_bytes:
+        raise BadFileError(f"{path.name}: {size:,} bytes is over the {limits.collection_bytes:,}-byte limit")
+    data = path.read_bytes()
+    if not data.strip():
+        raise BadFileError(f"{path.name}: empty file")
+    feed = feedparser.parse(data)
+    if not feed.entries:
+        reason = getattr(feed, "bozo_exception", None)
+        detail = f" ({str(reason).splitlines()[0][:100]})" if reason else ""
+        raise BadFileError(f"{path.name}: not an RSS or Atom feed with entries{detail}")
+    outlet = _text(feed.feed.get("title")) or None
+    found = Found()
+    articles = []
+    for n, entry in enumerate(feed.entries, 1):
+        where = f"{path} entry {n}"
+        body = _content(entry)
+        title = _text(entry.get("title"))
+        if not body.strip():
+            found.skipped.append(Skipped(where, f"no text{f' ({title[:60]})' if title else ''}"))
+            continue
+        if len(body.encode()) > limits.article_bytes:
+            found.skipped.append(Skipped(where, f"text over the {limits.article_bytes:,}-byte limit"))
+            continue
+        source = _text((entry.get("source") or {}).get("title")) or outlet
+        key = entry_key(entry.get("id"), entry.get("link"), title, body)
+        try:
+            articles.append(
+                make_article(
+                    f"{doc_id}/{key}",
+                    title,
+                    _when(entry),
+                    source,
+                    body,
+                    str(path),
+                    author=_text(entry.get("author")) or None,
+                    url=entry.get("link") or None,
+                )
+            )
+        except BadFileError:
+            found.skipped.append(Skipped(where, "no article text"))
+    if not articles and feed.get("bozo"):
+        reason = str(feed.get("bozo_exception", "")).splitlines()[0][:100]
+        raise BadFileError(f"{path.name}: not an RSS or Atom feed with entries ({reason or 'malformed'})")
+    found.articles = unique_ids(articles)
+    return found
+
+
+def _content(entry: Any) -> str:
+    """The fullest text an entry has: its content blocks, else its summary (HTML made text)."""
+    blocks = [c.get("value", "") for c in entry.get("content") or [] if c.get("value")]
+    raw = max(blocks, key=len) if blocks else entry.get("summary", "") or ""
+    return fragment_text(raw)
+
+
+def _when(entry: Any) -> str | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M", parsed)
+
+
+def _text(value: object) -> str:
+    return fragment_text(str(value)).strip() if value else ""

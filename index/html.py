@@ -1,0 +1,122 @@
+"""Saved web pages: the article's main text and metadata, by trafilatura.
+
+News pages carry navigation, promos ("Sign up for our newsletter"), video and ad labels, photo
+credits and related-story lists around a few paragraphs of article. trafilatura (maintained, built
+for exactly this) finds the main text and reads title, date, site name, author and canonical URL
+from the page's metadata; nothing here is a hand-written list of boilerplate phrases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from index.parse import parse_date_prefix
+from rag.errors import BadFileError
+
+# The time of day, when the page's published-time metadata gives one (trafilatura keeps the date).
+_PUBLISHED_TIME = re.compile(
+    r"""(?:article:published_time|datePublished|pubdate)["']?\s*(?:content=|:)\s*["']\d{4}-\d{2}-\d{2}[T ](\d{2}:\d{2})""",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a saved news page says about its article."""
+
+    title: str
+    date: str | None  # "2024-03-05" or "2024-03-05 08:30"
+    source: str | None
+    author: str | None
+    url: str | None
+    body: str
+
+
+def parse_html(html: str, name: str = "page") -> Page:
+    """The article in a saved page (BadFileError when the page has no article text)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
+    )
+    meta: Any = doc
+    text = (getattr(meta, "text", None) or "").strip() if meta is not None else ""
+    if not text:
+        # A short page or a bare fragment, with too little text for trafilatura to call it an
+        # article: its visible text, without scripts, navigation and page furniture.
+        text = _visible_text(html)
+        meta = doc if doc is not None else None
+    if not text:
+        raise BadFileError(f"{name}: no article text found in the page")
+    if meta is None:
+        return Page("", None, None, None, None, text)
+    title = (meta.title or "").strip()
+    author = (meta.author or "").strip() or None
+    lines = text.split("\n")
+    # The page's own headline and byline often open the extracted text: they are metadata.
+    while lines and (lines[0].strip() == title or _is_byline(lines[0], author)):
+        lines.pop(0)
+    # A dateline alone on the first line is the date, not article text.
+    opening = parse_date_prefix(lines[0].strip()) if lines else None
+    if opening is not None and not opening[1].strip():
+        lines.pop(0)
+    date = None
+    if meta.date:
+        dated = parse_date_prefix(meta.date)
+        date = dated[0] if dated else None
+        clock = _PUBLISHED_TIME.search(html)
+        if date and clock:
+            date = f"{date} {clock.group(1)}"
+    if date is None and opening is not None and not opening[1].strip():
+        date = opening[0]
+    return Page(title, date, (meta.sitename or "").strip() or None, author, meta.url or None, "\n".join(lines))
+
+
+def _visible_text(html: str) -> str:
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    for bad in root.xpath("//script|//style|//noscript|//template|//nav|//header|//footer|//aside|//head"):
+        bad.drop_tree()
+    return "\n".join(
+        ln.strip() for ln in fragment_text(lxml.html.tostring(root, encoding="unicode")).split("\n") if ln.strip()
+    )
+
+
+def _is_byline(line: str, author: str | None) -> bool:
+    line = line.strip()
+    return bool(author) and len(line) < 120 and line.lower().startswith("by ") and str(author).split(";")[0] in line
+
+
+_BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section", "article", "pre"}
+
+
+def fragment_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (a feed entry's or an export row's content): blocks become
+    lines, scripts and styles are dropped, entities decoded. Text without tags comes back as is."""
+    if "<" not in fragment or not re.search(r"<[A-Za-z/!]", fragment):
+        return fragment
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return re.sub(r"<[^>]+>", " ", fragment)
+    for bad in root.xpath("//script|//style|//noscript|//template"):
+        bad.drop_tree()
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCKS:
+            el.tail = "\n" + (el.tail or "")
+            if el.tag.lower() == "br":
+                continue
+            el.text = "\n" + (el.text or "")
+    return root.text_content()

@@ -1,0 +1,319 @@
+"""The formats an archive comes in, ids that never collide, duplicates indexed once, and which
+folders make up the archive. Every text here was written for these tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index, source_folders
+from index.embed import HashEmbedder
+from index.exports import parse_map
+from index.files import load_articles
+from index.snapshot import Snapshot
+from index.sources import Limits, read_source
+from rag.errors import BadFileError
+from rag.indexing import add_paths
+from rag.settings import Settings
+
+STORY = (
+    "Dock workers at the northern port of Varleigh returned to work on Tuesday after a nine-day strike over "
+    "night-shift pay ended with a six percent raise. The union said 1,200 members voted to accept the offer, "
+    "which also adds two rest days a month. Shipping lines had diverted 40 vessels to southern terminals "
+    "during the stoppage, and port officials said the backlog would take a week to clear. The harbour master, "
+    "Ines Calloway, thanked crews for working through the weekend to restore the cranes."
+)
+
+PAGE = f"""<!doctype html><html><head><title>Strike ends | The Harbour Gazette</title>
+<meta property="og:title" content="Varleigh port strike ends after nine days">
+<meta property="og:site_name" content="The Harbour Gazette">
+<meta property="article:published_time" content="2024-03-05T08:30:00Z">
+<meta name="author" content="Mara Quell">
+<link rel="canonical" href="https://gazette.example/port-strike">
+</head><body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<div class="promo">Sign up for our morning newsletter</div>
+<article><h1>Varleigh port strike ends after nine days</h1><p>By Mara Quell</p>
+<p>{STORY[:200]}</p>
+<figure><img src="cranes.jpg"><figcaption>Photo: Lee Ann / Gazette</figcaption></figure>
+<div class="video">Video Ad Feedback</div>
+<p>{STORY[200:]}</p></article>
+<aside><h3>Most read</h3><ul><li>Ferry fares to rise</li><li>Lighthouse restored</li></ul></aside>
+<footer>© 2024 The Harbour Gazette. All rights reserved.</footer></body></html>"""
+
+RSS = """<?xml version="1.0"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<title>Coastal Wire</title><link>https://wire.example</link><description>News</description>
+<item><title>Ferry fares to rise in May</title><link>https://wire.example/ferry</link><guid>wire-101</guid>
+<pubDate>Tue, 02 Apr 2024 09:15:00 GMT</pubDate><author>desk@wire.example (Tomas Reyna)</author>
+<description>Short teaser.</description>
+<content:encoded><![CDATA[<p>Ferry fares on the island routes will rise by 8% in May, the operator said.</p><p>Season tickets are exempt.</p>]]></content:encoded></item>
+<item><title>Lighthouse restored</title><link>https://wire.example/lighthouse</link>
+<pubDate>Wed, 03 Apr 2024 10:00:00 GMT</pubDate><description>The old lighthouse at Kestrel Point shines again after a two-year restoration.</description></item>
+<item><title>Photo gallery</title><link>https://wire.example/gallery</link></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Valley Times</title><id>urn:valley</id>
+<updated>2024-05-01T12:00:00Z</updated>
+<entry><title>Dam inspection finds no cracks</title><id>urn:valley:7</id><link href="https://valley.example/dam"/>
+<updated>2024-05-01T12:00:00Z</updated><author><name>Asha Verde</name></author>
+<content type="html">&lt;p&gt;Engineers inspecting the Orlen dam found no cracks, the water board said on Wednesday.&lt;/p&gt;</content></entry>
+</feed>"""
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read(path: Path, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return read_source(path, path.stem, Limits(), fields)
+
+
+# --- Formats ----------------------------------------------------------------------------------
+
+
+def test_saved_news_page_gives_main_text_and_metadata_without_boilerplate(tmp_path: Path) -> None:
+    [a] = read(write(tmp_path / "strike.html", PAGE)).articles
+    assert a.title == "Varleigh port strike ends after nine days"
+    assert (a.date, a.time) == ("2024-03-05", "08:30")
+    assert a.source == "The Harbour Gazette" and a.author == "Mara Quell"
+    assert a.url == "https://gazette.example/port-strike"
+    assert a.body.startswith("Dock workers at the northern port") and "Ines Calloway" in a.body
+    for furniture in (
+        "newsletter",
+        "Video Ad Feedback",
+        "Photo: Lee Ann",
+        "Most read",
+        "All rights",
+        "Home",
+        "By Mara",
+    ):
+        assert furniture not in a.body, furniture
+
+
+def test_rss_feed_gives_one_article_per_entry_with_full_content(tmp_path: Path) -> None:
+    found = read(write(tmp_path / "wire.rss", RSS))
+    ferry, lighthouse = found.articles
+    assert ferry.doc_id == "wire/wire-101" and ferry.title == "Ferry fares to rise in May"
+    assert (
+        ferry.body
+        == "Ferry fares on the island routes will rise by 8% in May, the operator said.\nSeason tickets are exempt."
+    )
+    assert (ferry.date, ferry.time, ferry.source) == ("2024-04-02", "09:15", "Coastal Wire")
+    assert ferry.url == "https://wire.example/ferry" and "Tomas Reyna" in (ferry.author or "")
+    assert lighthouse.body.startswith("The old lighthouse at Kestrel Point")  # summary when no full content
+    assert lighthouse.doc_id.startswith("wire/") and lighthouse.doc_id != ferry.doc_id
+    [skipped] = found.skipped
+    assert (
+        skipped.path.endswith("wire.rss entry 3") and "no text" in skipped.reason and "Photo gallery" in skipped.reason
+    )
+
+
+def test_atom_feed_and_its_html_content(tmp_path: Path) -> None:
+    [a] = read(write(tmp_path / "valley.xml", ATOM)).articles
+    assert a.title == "Dam inspection finds no cracks" and a.source == "Valley Times" and a.author == "Asha Verde"
+    assert a.body == "Engineers inspecting the Orlen dam found no cracks, the water board said on Wednesday."
+    assert a.date == "2024-05-01" and a.url == "https://valley.example/dam"
+
+
+def test_broken_feed_is_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(BadFileError, match="not an RSS or Atom feed") as caught:
+        read(write(tmp_path / "broken.rss", "<rss><channel><title>x</title><item><title>unclosed"))
+    assert "\n" not in str(caught.value)
+    with pytest.raises(BadFileError, match="empty file"):
+        read(write(tmp_path / "empty.xml", ""))
+
+
+def test_jsonl_export_rows_and_bad_rows(tmp_path: Path) -> None:
+    rows = [
+        json.dumps(
+            {
+                "id": "a1",
+                "headline": "Ferry fares to rise",
+                "published_at": "2024-04-02T09:15:00Z",
+                "source": {"id": None, "name": "Coastal Wire"},
+                "url": "https://wire.example/ferry",
+                "content": "Ferry fares will rise by 8% in May.",
+                "authors": ["Tomas Reyna", "Li Wen"],
+            }
+        ),
+        "{not json",
+        json.dumps({"title": "No text here", "date": "2024-04-03"}),
+        json.dumps(["a", "list"]),
+        "",
+        json.dumps(
+            {"title": "Lighthouse restored", "date": "April 3, 2024", "text": "<p>The lighthouse shines again.</p>"}
+        ),
+    ]
+    found = read(write(tmp_path / "export.jsonl", "\n".join(rows) + "\n"))
+    ferry, lighthouse = found.articles
+    assert ferry.doc_id == "export/a1" and ferry.title == "Ferry fares to rise" and ferry.source == "Coastal Wire"
+    assert (ferry.date, ferry.time) == ("2024-04-02", "09:15") and ferry.author == "Tomas Reyna, Li Wen"
+    assert lighthouse.body == "The lighthouse shines again." and lighthouse.date == "2024-04-03"
+    reasons = {s.path.rsplit(" ", 2)[-1]: s.reason for s in found.skipped}
+    assert reasons == {"2": "not valid JSON (JSONDecodeError)", "3": "no article text", "4": "not a JSON object"}
+    # The row key is stable: reading again gives the same ids.
+    assert [a.doc_id for a in read(tmp_path / "export.jsonl").articles] == [ferry.doc_id, lighthouse.doc_id]
+
+
+def test_csv_export_with_a_column_map_and_a_ragged_line(tmp_path: Path) -> None:
+    text = (
+        "Story Title;Filed;Paper;Story Body\n"
+        "Bridge reopens;2024-06-01;Valley Times;The Orlen bridge reopened on Saturday after repairs.\n"
+        "Too;many;fields;here;extra\n"
+        '"Market, moved";2024-06-02;Valley Times;"The Saturday market moved to the quay; traders welcomed it."\n'
+    )
+    path = write(tmp_path / "papers.csv", text)
+    assert read(path).articles == []  # no usual column names: nothing is guessed
+    fields = parse_map("title=Story Title,date=Filed,source=Paper,body=Story Body")
+    found = read(path, fields)
+    bridge, market = found.articles
+    assert (bridge.title, bridge.date, bridge.source) == ("Bridge reopens", "2024-06-01", "Valley Times")
+    assert market.title == "Market, moved" and market.body.endswith("traders welcomed it.")
+    [ragged] = found.skipped
+    assert ragged.path.endswith("line 3") and ragged.reason == "5 fields, the header has 4"
+    with pytest.raises(ValueError, match="unknown field 'headline'"):
+        parse_map("headline=Story Title")
+    with pytest.raises(ValueError, match="FIELD=COLUMN"):
+        parse_map("title")
+
+
+def test_index_a_csv_export_with_map_from_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rag.cli import main
+
+    path = write(tmp_path / "in" / "papers.csv", "Story Title,Story Body\nBridge reopens,The Orlen bridge reopened.\n")
+    args = ["--data-dir", str(tmp_path / "d"), "--embedder", "fake", "index", "-q", str(path)]
+    result = CliRunner().invoke(main, [*args, "--map", "title=Story Title,body=Story Body"])
+    assert result.exit_code == 0, result.output
+    articles = Snapshot.open(Settings.from_env(data_dir=tmp_path / "d", embedder="fake")).articles
+    assert [a.title for a in articles.values() if a.doc_id.startswith("papers/")] == ["Bridge reopens"]
+    # The map is remembered: a plain re-run reads the export the same way.
+    assert CliRunner().invoke(main, [*args[:-2], "index", "-q"]).exit_code == 0
+    bad = CliRunner().invoke(main, [*args, "--map", "colour=x"])
+    assert bad.exit_code == 2 and "unknown field 'colour'" in bad.output
+
+
+# --- Ids, copies, duplicates ------------------------------------------------------------------
+
+
+def test_same_file_name_in_two_folders_is_two_articles(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.replace(seeds="off")
+    write(tmp_path / "bbc" / "article1.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 8% in May.")
+    write(tmp_path / "cnn" / "article1.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks in the Orlen dam.")
+    add_paths(settings, [tmp_path / "bbc", tmp_path / "cnn"])
+    report = build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert report.articles == 2 and set(articles) == {"bbc/article1", "cnn/article1"}
+    # Another folder called bbc, from somewhere else, is stored beside it, never over it.
+    write(tmp_path / "elsewhere" / "bbc" / "article1.txt", "Bridge reopens\nJune 1, 2024\nThe Orlen bridge reopened.")
+    add_paths(settings, [tmp_path / "elsewhere" / "bbc"])
+    build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert set(articles) == {"bbc/article1", "cnn/article1", "bbc-2/article1"}
+    assert "Ferry fares" in articles["bbc/article1"].body and "bridge" in articles["bbc-2/article1"].body
+    # Re-adding the first folder after an edit updates its copy (the same source, not a new one).
+    write(tmp_path / "bbc" / "article1.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 9% in May.")
+    add_paths(settings, [tmp_path / "bbc"])
+    report = build_index(settings, HashEmbedder())
+    assert report.changed == ("bbc/article1",) and report.articles == 3
+
+
+def test_a_single_file_name_taken_by_another_file_gets_a_new_name(settings: Settings, tmp_path: Path) -> None:
+    first = write(tmp_path / "a" / "note.txt", "Ferry fares\nApril 2, 2024\nFerry fares will rise by 8% in May.")
+    second = write(tmp_path / "b" / "note.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")
+    added, _ = add_paths(settings, [first, second, first])
+    assert [p.name for p in added] == ["note.txt", "note-2.txt", "note.txt"]
+    assert (
+        "Ferry" in (settings.docs_dir / "note.txt").read_text()
+        and "Dam" in (settings.docs_dir / "note-2.txt").read_text()
+    )
+
+
+def test_the_same_article_twice_is_indexed_once_with_both_sources(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.replace(seeds="off")
+    write(tmp_path / "wire" / "strike.txt", f"Varleigh strike ends\nMarch 5, 2024\nSource: Coastal Wire\n{STORY}")
+    # The same story on another site: its own headline, a line added at the end.
+    write(
+        tmp_path / "gazette" / "strike.txt",
+        f"Port strike over\nMarch 5, 2024\nSource: The Harbour Gazette\n{STORY}\nRead more on our website.",
+    )
+    # A different story on the same topic, in other words: a different article.
+    write(
+        tmp_path / "gazette" / "cranes.txt",
+        "Cranes restored\nMarch 6, 2024\nSource: The Harbour Gazette\n"
+        + "Crews restored the three cranes at Varleigh over the weekend, the harbour master Ines Calloway said, "
+        "after the nine-day stoppage over pay for night shifts. Forty ships had gone south while the strike "
+        "lasted, and the backlog will take a week to clear, officials said on Wednesday morning at the quay.",
+    )
+    add_paths(settings, [tmp_path / "wire", tmp_path / "gazette"])
+    report = build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert report.articles == 2 and report.merged == 1
+    kept = articles["gazette/strike"]  # the first in order is kept, the other listed
+    assert [(c.doc_id, c.source) for c in kept.also] == [("wire/strike", "Coastal Wire")]
+    assert kept.sources == ("The Harbour Gazette", "Coastal Wire")
+    assert "gazette/cranes" in articles
+    # The listing follows the folders: the copy gone, the article stands alone (nothing re-embedded).
+    (settings.docs_dir / "wire" / "strike.txt").unlink()
+    report = build_index(settings, HashEmbedder())
+    assert report.embedded == 0 and Snapshot.open(settings).articles["gazette/strike"].also == ()
+
+
+def test_copies_are_shown_on_citations(settings: Settings, tmp_path: Path) -> None:
+    from rag.pipeline import Pipeline
+
+    settings = settings.replace(seeds="off")
+    for outlet in ("Coastal Wire", "The Harbour Gazette"):
+        write(
+            tmp_path / "in" / f"{outlet.split()[-1].lower()}.txt",
+            f"Strike ends\nMarch 5, 2024\nSource: {outlet}\n{STORY}",
+        )
+    add_paths(settings, [tmp_path / "in"])
+    build_index(settings, HashEmbedder())
+    answer = Pipeline(settings, HashEmbedder()).ask("How many members did the union say voted to accept the offer?")
+    cited = [c.to_json() for c in answer.citations]
+    assert cited and all(c["also"] == [{"doc_id": "in/wire", "source": "Coastal Wire", "url": None}] for c in cited)
+
+
+# --- Which folders make up the archive --------------------------------------------------------
+
+
+def test_seeds_are_the_demo_until_the_archive_has_its_own_articles(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.replace(seeds="auto")
+    assert source_folders(settings) == [settings.seeds_dir, settings.docs_dir]
+    assert build_index(settings, HashEmbedder()).articles == 2  # the demo
+    add_paths(settings, [write(tmp_path / "note.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")])
+    assert source_folders(settings) == [settings.docs_dir]
+    report = build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"note"} and len(report.removed) == 2
+    # Asked for, the seeds stay beside the user's articles.
+    assert build_index(settings.replace(seeds="on"), HashEmbedder()).articles == 3
+
+
+def test_a_documents_folder_is_indexed_in_place(tmp_path: Path) -> None:
+    mine = tmp_path / "my-archive"
+    write(mine / "2024" / "dam.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")
+    settings = Settings.from_env(data_dir=tmp_path / "d", documents=mine, embedder="fake", seeds="auto")
+    assert settings.docs_dir == mine
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"2024/dam"}
+    assert list(mine.rglob("*")) == [mine / "2024", mine / "2024" / "dam.txt"]  # nothing written into it
+
+
+def test_load_articles_reports_every_skip_with_its_place(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write(folder / "ok.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")
+    write(folder / "bin.txt", b"\x00\x01\x02")
+    write(folder / "rows.jsonl", '{"title": "x"}\n{"text": "The bridge reopened."}\n')
+    loaded = load_articles([folder], 5_000_000)
+    assert set(loaded.articles) == {"ok", "rows/" + next(d for d in loaded.articles if d.startswith("rows/"))[5:]}
+    assert sorted(Path(s.path.split(" ")[0]).name for s in loaded.skipped) == ["bin.txt", "rows.jsonl"]
