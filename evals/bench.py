@@ -18,7 +18,7 @@ from evals import metrics
 from evals.synth import queries, write_archive
 from index.build import build_index
 from index.chunk import chunk_article
-from index.embed import MiniLMEmbedder
+from index.embed import Embedder, MiniLMEmbedder, make_embedder
 from index.parse import parse_file
 from index.snapshot import Snapshot
 from rag.errors import RagError
@@ -58,11 +58,12 @@ def bench_size(
     label: str,
     target: int,
     base: Settings,
-    embedder: MiniLMEmbedder,
+    embedder: Embedder,
     n_queries: int,
     work: Path,
     per_article: float,
     baseline_max: int = BASELINE_MAX,
+    torch_embedder: MiniLMEmbedder | None = None,
 ) -> dict[str, Any]:
     """Every measurement for one archive size."""
     from rag.pipeline import Pipeline
@@ -85,9 +86,16 @@ def bench_size(
     texts = [p.text for p in snap.passages]
     sample = texts[:: max(1, -(-len(texts) // RAW_SAMPLE))]
     t = time.perf_counter()
-    embedder.model.encode(sample, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embedder.embed(sample)  # the same backend, texts only: no chunking, no store, no records
     row["raw_encode_passages_per_s"] = len(sample) / (time.perf_counter() - t)
     row["build_vs_raw_encode"] = row["build_passages_per_s"] / row["raw_encode_passages_per_s"]
+    torch = torch_embedder or MiniLMEmbedder(batch_size=base.embed_batch_size)
+    if report.passages <= baseline_max:
+        # Today's build before the int8 embedder: the same archive through sentence-transformers.
+        t = time.perf_counter()
+        before = build_index(settings.replace(data_dir=work / f"data-torch-{label}", embedder="minilm-torch"), torch)
+        row["torch_build_passages_per_s"] = before.passages / (time.perf_counter() - t)
+        row["build_vs_torch_build"] = row["build_passages_per_s"] / row["torch_build_passages_per_s"]
 
     t = time.perf_counter()
     build_index(settings, embedder)
@@ -109,11 +117,13 @@ def bench_size(
     gen = settings.data_dir / Snapshot.current_name(settings)  # type: ignore[operator]
     row["index_mb"] = _du(gen) / 1e6
     if report.passages <= baseline_max:
-        row.update(_baseline(folder, embedder, qs, work / f"baseline-{label}", settings.top_k))
+        row.update(_baseline(folder, torch, qs, work / f"baseline-{label}", settings.top_k))
         row["baseline_build_ratio"] = row["build_s"] / row["baseline_build_s"]
         row["dense_vs_baseline_p50"] = row["dense_p50_ms"] / row["baseline_p50_ms"]
         row["hybrid_vs_baseline_p50"] = row["hybrid_p50_ms"] / row["baseline_p50_ms"]
     row.update(_cold_ask(settings))
+    serve_s, serve_rss = serve_cold_start(settings, ask=True)
+    row["serve_ready_s"], row["serve_peak_rss_mb"] = serve_s, serve_rss
     snap.store.close()
     return row
 
@@ -185,7 +195,7 @@ def _cold_ask(settings: Settings) -> dict[str, float]:
     return {"ask_cold_s": wall, "ask_peak_rss_mb": rss}
 
 
-def answer_latency(settings: Settings, embedder: MiniLMEmbedder, n: int = 20) -> dict[str, float]:
+def answer_latency(settings: Settings, embedder: Embedder, n: int = 20) -> dict[str, float]:
     """End-to-end answer latency and time to first token with the embedded generator (warm)."""
     from evals.dataset import load_dataset
     from rag.pipeline import Pipeline
@@ -213,35 +223,53 @@ def answer_latency(settings: Settings, embedder: MiniLMEmbedder, n: int = 20) ->
     }
 
 
-def serve_cold_start(settings: Settings) -> float | None:
-    """`rag serve` from process start until the page answers (None when the UI is not available)."""
+def serve_cold_start(settings: Settings, ask: bool = False) -> tuple[float | None, float | None]:
+    """`rag serve` from process start until the page answers (None when the UI is not available),
+    and, with `ask`, the server's peak memory (VmHWM) after it answered one question."""
     import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1", "RAG_PORT": str(port)}
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_SEEDS_DIR": str(settings.seeds_dir),
+        "HF_HUB_OFFLINE": "1",
+        "RAG_PORT": str(port),
+    }
     t = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
+        ready = None
         while time.perf_counter() - t < 120:
             if proc.poll() is not None:
-                return None
+                return None, None
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                return time.perf_counter() - t
+                ready = time.perf_counter() - t
+                break
             except OSError:
                 time.sleep(0.2)
-        return None
+        if ready is None or not ask:
+            return ready, None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/ask",
+            data=json.dumps({"question": ASK_QUESTION}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=300).read()
+        status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+        return ready, next(int(x.split()[1]) / 1024 for x in status if x.startswith("VmHWM:"))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
 def chroma_server_vs_embedded(
-    base: Settings, embedder: MiniLMEmbedder, folder: Path, work: Path, n_queries: int
+    base: Settings, embedder: Embedder, folder: Path, work: Path, n_queries: int
 ) -> dict[str, float]:
     """The same archive indexed into a `chroma run` server on 127.0.0.1 versus embedded."""
     from rag.pipeline import Pipeline
@@ -285,6 +313,8 @@ SIZE_COLUMNS = [
     ("build_passages_per_s", "build p/s"),
     ("raw_encode_passages_per_s", "raw enc p/s"),
     ("build_vs_raw_encode", "build/raw"),
+    ("torch_build_passages_per_s", "torch build p/s"),
+    ("build_vs_torch_build", "build/torch"),
     ("reindex_unchanged_vs_build", "reidx=/build"),
     ("reindex_one_changed_s", "reidx 1Δ s"),
     ("dense_p50_ms", "dense p50"),
@@ -295,6 +325,8 @@ SIZE_COLUMNS = [
     ("baseline_build_ratio", "build/base"),
     ("ask_cold_s", "ask cold s"),
     ("ask_peak_rss_mb", "RSS MB"),
+    ("serve_ready_s", "serve s"),
+    ("serve_peak_rss_mb", "serve RSS MB"),
     ("index_mb", "index MB"),
 ]
 
@@ -306,8 +338,9 @@ def main(settings: Settings, sizes: str, n_queries: int, out: Path, baseline_max
 
     from evals.report import _fmt
 
-    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
-    base = settings.replace(embedder="minilm", seeds_dir=settings.seeds_dir or PROJECT_ROOT / "seeds")
+    base = settings.replace(embedder="minilm", seeds="on", seeds_dir=settings.seeds_dir or PROJECT_ROOT / "seeds")
+    embedder = make_embedder(base)  # the default: int8 on onnxruntime
+    torch = MiniLMEmbedder(batch_size=settings.embed_batch_size)  # today's, and the starter's
     results: dict[str, Any] = {"sizes": [], "machine": f"{os.cpu_count()} cores"}
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         work = Path(tmp)
@@ -316,14 +349,14 @@ def main(settings: Settings, sizes: str, n_queries: int, out: Path, baseline_max
             target = 0 if label == "seeds" else int(label)
             print(f"bench: size {label} ...", file=sys.stderr, flush=True)
             results["sizes"].append(
-                bench_size(label, target, base, embedder, n_queries, work, per_article, baseline_max)
+                bench_size(label, target, base, embedder, n_queries, work, per_article, baseline_max, torch)
             )
         seeds_settings = base.replace(data_dir=work / "data-seeds")
         if not (seeds_settings.data_dir / "CURRENT").exists():
             build_index(seeds_settings, embedder)
         print("bench: answers, cold start, chroma server ...", file=sys.stderr, flush=True)
         results["answer"] = answer_latency(seeds_settings, embedder)
-        results["serve_cold_s"] = serve_cold_start(seeds_settings)
+        results["serve_cold_s"] = serve_cold_start(seeds_settings)[0]
         folder = work / "archive-server"
         write_archive(folder, max(1, round(1000 / per_article)))
         results["chroma"] = chroma_server_vs_embedded(base, embedder, folder, work, min(n_queries, 100))

@@ -274,7 +274,7 @@ def check_thresholds(summary: dict[str, Any], thresholds: dict[str, tuple[str, f
 def kit_settings(settings: Settings, kit: Kit, out: Path) -> Settings:
     """Settings for a scratch index of the kit's articles alone (not the seeds), kept under the
     results folder so a second run embeds nothing."""
-    return settings.replace(data_dir=out / "kit-index" / kit.name, seeds_dir=kit.articles)
+    return settings.replace(data_dir=out / "kit-index" / kit.name, seeds_dir=kit.articles, seeds="on")
 
 
 def prepare_kit(settings: Settings, kit: Kit, out: Path) -> Settings:

@@ -158,7 +158,7 @@ def test_script_in_an_uploaded_document_is_shown_as_text(pipelines: Pipelines, t
     )
     message = docs.add([str(evil)])
     assert "Added evil.txt" in message and "3 articles" in message
-    assert ["evil", "", "Basra port statement", "uploaded"] in docs.rows()
+    assert ["evil", "", "", "Basra port statement", "uploaded"] in docs.rows()
     html = docs.view("evil")
     assert "<script>" not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     conv = final(Chat(pipelines), "When did the port of Basra reopen?")

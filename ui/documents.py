@@ -16,7 +16,7 @@ from ui.chat import one_line
 from ui.pipelines import Pipelines
 
 UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
-COLUMNS = ["id", "date", "title", "origin"]
+COLUMNS = ["id", "date", "source", "title", "origin"]
 
 
 class Documents:
@@ -36,12 +36,19 @@ class Documents:
 
     def is_uploaded(self, article: Article) -> bool:
         """True for articles stored in the documents folder (seed articles cannot be removed)."""
-        return bool(article.path) and Path(article.path).resolve().parent == self.settings.docs_dir.resolve()
+        return bool(article.path) and Path(article.path).resolve().is_relative_to(self.settings.docs_dir.resolve())
 
     def rows(self) -> list[list[str]]:
-        """One [id, date, title, origin] row per indexed article."""
+        """One [id, date, source, title, origin] row per indexed article; an article that arrived
+        more than once is one row naming every outlet it came from."""
         return [
-            [a.doc_id, a.date or "", a.title, "uploaded" if self.is_uploaded(a) else "seed"]
+            [
+                a.doc_id,
+                a.date or "",
+                ", ".join(a.sources) + (f" (+{len(a.also)} copies)" if a.also else ""),
+                a.title,
+                "uploaded" if self.is_uploaded(a) else "seed",
+            ]
             for a in self.articles().values()
         ]
 
