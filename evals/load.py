@@ -159,11 +159,19 @@ def run_load(url: str, clients: int, requests: int, timeout: float = 300.0, dead
 
 
 def run_soak(
-    url: str, n: int, pid: int | None = None, timeout: float = 300.0, deadline_s: float = 3600.0
+    url: str,
+    n: int,
+    pid: int | None = None,
+    timeout: float = 300.0,
+    deadline_s: float = 3600.0,
+    warmup: int = 1,
 ) -> SoakReport:
-    """n questions one after another; the server's RSS is read before, about ten times during, and after."""
+    """n questions one after another; the server's RSS is read before, about ten times during, and after.
+    The first `warmup` questions are asked before: the models load on the first, and the caches meant
+    to grow (vectors of sentences already embedded) fill over the first pass through the questions."""
     pool = questions()
-    ask(url, pool[0], timeout)  # warm-up: the models load on the first question
+    for i in range(max(1, warmup)):
+        ask(url, pool[i % len(pool)], timeout)
     start_rss = rss_mb(pid)
     samples: list[float] = []
     every = max(1, n // 10)

@@ -34,13 +34,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     args = ["--model", str(smollm2_path()), "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
+    # The server logs every request to stderr: into a file, never a pipe nobody reads (it would fill and block).
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = open(log_path, "wb")  # closed after the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", *args, "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -52,7 +55,7 @@ def server() -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                    err = log_path.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"llama_cpp.server did not start: {err}") from None
                 time.sleep(0.5)
         yield url
@@ -62,6 +65,7 @@ def server() -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")

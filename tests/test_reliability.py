@@ -397,10 +397,12 @@ def test_rss_is_read_from_proc() -> None:
 def test_soak_200_questions_against_a_started_server_keeps_memory_flat(tmp_path: Path) -> None:
     # The server is started by the script itself (`rag serve --llm fake --embedder fake` on a free port).
     with load.LocalServer(tmp_path / "data", llm="fake", embedder="fake", seeds_dir=SEEDS) as server:
-        report = load.run_soak(server.url, 200, server.pid, timeout=60, deadline_s=120)
+        # Warmed by one pass through the questions (the sentence-vector cache fills: about 6 MB), so
+        # what is measured is the steady state a long-running server lives in.
+        report = load.run_soak(server.url, 200, server.pid, timeout=60, deadline_s=120, warmup=len(load.questions()))
     assert report.errors == 0 and report.answered == 200, report.error_samples
     assert report.rss_start_mb is not None and report.rss_growth_mb is not None and len(report.rss_samples_mb) == 10
-    # Measured: +1.2 MB over 200 questions (0.7 MB of it the fake generator's prompt history, capped at
-    # 256 prompts), flat after that. 8 MB is 40 KB per question: keeping each request's answer, its
+    # Measured warm: flat within a few MB over 200 questions (the fake generator's prompt history is
+    # capped at 256 prompts). 8 MB is 40 KB per question: keeping each request's answer, its
     # passages or its request/response objects alive would cross it.
     assert report.rss_growth_mb < 8, report

@@ -112,10 +112,10 @@ def create_app(
                 interactive=False,
                 elem_id="rag-docs",
                 wrap=True,
-                column_widths=["22%", "12%", "54%", "12%"],
+                column_widths=["20%", "11%", "15%", "44%", "10%"],
             )
             files = gr.File(
-                label="Add articles (.txt, .md, .html)",
+                label="Add articles (.txt, .md, .html pages, .rss/.atom feeds, .jsonl/.csv exports)",
                 file_count="multiple",
                 file_types=UPLOAD_TYPES,
                 type="filepath",

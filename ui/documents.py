@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from index.build import BuildReport, Progress
-from index.files import add_document, remove_document
-from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES
+from index.files import add_document, find_files, remove_document
+from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES, id_for
 from rag.errors import BadFileError, RagError
 from rag.types import Article
 from ui import render
@@ -109,8 +109,16 @@ class Documents:
         except RagError as exc:
             return [f"The index was not rebuilt: {one_line(exc)}"]
         lines = [f"The archive now has {report.articles} articles ({report.passages} passages)."]
+        if self.settings.seeds == "auto" and set(report.removed) & self._seed_ids():
+            lines.append(
+                "The demo articles are set aside now that the archive has articles of its own (RAG_SEEDS=on keeps them)."
+            )
         lines += [f"Skipped {Path(s.path).name}: {s.reason}." for s in report.skipped]
         return lines
+
+    def _seed_ids(self) -> set[str]:
+        seeds = self.settings.seeds_dir
+        return {id_for(p.relative_to(seeds)) for p in find_files([seeds])[0]} if seeds.is_dir() else set()
 
 
 def _upload_path(upload: object) -> Path:
