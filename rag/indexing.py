@@ -134,4 +134,5 @@ def print_summary(console: object, settings: Settings, report: BuildReport) -> N
         f"{report.articles} articles, {report.passages} passages; {state}; "
         f"embedded {report.embedded} passages in {report.seconds:.1f} s "
         f"({report.passages_per_second:.1f} passages/s)"
+        + (f"; resumed an interrupted build: {report.resumed} passages were already embedded" if report.resumed else "")
     )
