@@ -53,6 +53,10 @@ def run_index(
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
+    if settings.in_place and (paths or remove_ids):
+        raise BadFileError(
+            f"{settings.docs_dir} is indexed in place (RAG_DOCUMENTS): add or delete files there yourself, then run `rag index`"
+        )
     added, skipped = add_paths(settings, paths, fields)
     if paths and not quiet:
         console.print(f"copied {len(added)} file(s) into {settings.docs_dir}")

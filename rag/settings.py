@@ -123,6 +123,12 @@ class Settings:
             raise SettingsError("auth must look like user:password")
 
     @property
+    def in_place(self) -> bool:
+        """True when the documents are the user's own folder (RAG_DOCUMENTS), indexed where it is:
+        nothing is copied into it or deleted from it."""
+        return str(self.documents) not in ("", ".")
+
+    @property
     def docs_dir(self) -> Path:
         """Folder of the user's own articles: where uploaded and added documents are copied."""
         return self.documents if str(self.documents) not in ("", ".") else self.data_dir / "docs"

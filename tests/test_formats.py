@@ -307,6 +307,14 @@ def test_a_documents_folder_is_indexed_in_place(tmp_path: Path) -> None:
     build_index(settings, HashEmbedder())
     assert set(Snapshot.open(settings).articles) == {"2024/dam"}
     assert list(mine.rglob("*")) == [mine / "2024", mine / "2024" / "dam.txt"]  # nothing written into it
+    # Nothing is copied into it or deleted from it either: the folder is the user's.
+    from rag.indexing import run_index
+
+    with pytest.raises(BadFileError, match="indexed in place"):
+        run_index(settings, [], remove_ids=["2024/dam"], quiet=True)
+    with pytest.raises(BadFileError, match="indexed in place"):
+        run_index(settings, [mine / "2024" / "dam.txt"], quiet=True)
+    assert (mine / "2024" / "dam.txt").is_file()
 
 
 def test_load_articles_reports_every_skip_with_its_place(tmp_path: Path) -> None:

@@ -187,6 +187,17 @@ def test_binary_oversized_and_wrong_type_uploads_are_refused(
     assert "Choose one or more" in Documents(small).add(None)
 
 
+def test_a_folder_indexed_in_place_is_never_written_by_the_panel(settings: Settings, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "dam.txt").write_text("Dam inspected\nMay 1, 2024\nEngineers found no cracks in the dam.")
+    upload = tmp_path / "up.txt"
+    upload.write_text("Bridge reopens\nJune 1, 2024\nThe bridge reopened.")
+    docs = Documents(Pipelines(settings.replace(documents=mine)))
+    assert "indexed in place" in docs.add([str(upload)]) and "indexed in place" in docs.remove("dam")
+    assert sorted(p.name for p in mine.iterdir()) == ["dam.txt"]
+
+
 def test_remove_an_added_document(pipelines: Pipelines, tmp_path: Path) -> None:
     docs = Documents(pipelines)
     note = tmp_path / "basra.md"

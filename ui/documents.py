@@ -63,6 +63,8 @@ class Documents:
     def add(self, files: Iterable[object] | None, progress: Progress | None = None) -> str:
         """Copy the uploaded files into the documents folder and rebuild; bad files are refused with a reason."""
         paths = [_upload_path(f) for f in files or [] if f]
+        if paths and self.settings.in_place:
+            return render.message_html(self._in_place(), "error")
         if not paths:
             return render.message_html(f"Choose one or more files first ({SUPPORTED_HELP}).", "error")
         added, refused = [], []
@@ -87,6 +89,8 @@ class Documents:
         """Delete an added article from the documents folder and rebuild."""
         if not doc_id:
             return render.message_html("Choose an added document to remove.", "error")
+        if self.settings.in_place:
+            return render.message_html(self._in_place(), "error")
         try:
             removed = remove_document(doc_id, self.settings.docs_dir)
         except RagError as exc:
@@ -115,6 +119,11 @@ class Documents:
             )
         lines += [f"Skipped {Path(s.path).name}: {s.reason}." for s in report.skipped]
         return lines
+
+    def _in_place(self) -> str:
+        return (
+            f"{self.settings.docs_dir} is your own folder, indexed in place: add or delete files there, then rebuild."
+        )
 
     def _seed_ids(self) -> set[str]:
         seeds = self.settings.seeds_dir
