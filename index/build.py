@@ -202,7 +202,7 @@ def build_index(
                 plan.skipped,
                 plan.merged,
             )
-        resumed = _resumable(layout, settings, plan)
+        resumed = None if rebuild else _resumable(layout, settings, plan)
         passages: list[Passage] = []
         if not (plan.full or plan.old_gen is None):
             gone = set(plan.changed) | set(plan.removed)
@@ -222,7 +222,9 @@ def build_index(
                 else _copy_store(settings, plan.old_gen, gen)
             )
             done = set()
-        todo = [p for p in new if p.id not in done]
+        # Resumed: whatever the store lacks now (the interrupted run may have deleted passages of an
+        # article that has since come back unchanged) is embedded; otherwise only the new passages.
+        todo = [p for p in passages + new if p.id not in done] if resumed is not None else new
         try:
             if resumed is None:
                 if not plan.full:
@@ -236,7 +238,7 @@ def build_index(
                 if stages:
                     stages("embedding", done, total)
 
-            _embed_into(store, embedder, todo, embedding, plan, already=len(new) - len(todo))
+            _embed_into(store, embedder, todo, embedding, plan, already=max(0, len(new) - len(todo)))
             if stages:
                 stages("writing", 0, 1)
             passages = _write_generation(gen, store, plan, passages + new)
@@ -258,7 +260,7 @@ def build_index(
             plan.full and plan.old_gen is not None,
             plan.skipped,
             plan.merged,
-            len(new) - len(todo),
+            max(0, len(new) - len(todo)),
         )
 
 

@@ -45,7 +45,10 @@ def merge_copies(articles: list[Article]) -> tuple[list[Article], int]:
     near = _Near()
     for i, a in enumerate(articles):
         words = _WORD.findall(a.body.lower())
-        key = hashlib.sha256(" ".join(words).encode()).hexdigest()
+        text = " ".join(words)
+        if len(words) < MIN_WORDS:  # a short shared text (a feed's stock teaser) is not enough
+            text += "\x1f" + a.title.lower() + "\x1f" + (a.url or "")
+        key = hashlib.sha256(text.encode()).hexdigest()
         if key in exact:
             join(exact[key], i)
             continue

@@ -139,9 +139,13 @@ def _csv_rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapp
         if "\x00" in head:
             raise BadFileError(f"{path.name}: binary file (contains NUL bytes)")
         try:
-            dialect: Any = csv.Sniffer().sniff(head, delimiters="\t" if suffix == ".tsv" else ",;\t|")
+            sniffed = csv.Sniffer().sniff(head, delimiters="\t" if suffix == ".tsv" else ",;\t|").delimiter
         except csv.Error:
-            dialect = csv.excel_tab if suffix == ".tsv" else csv.excel
+            sniffed = "\t" if suffix == ".tsv" else ","
+
+        class dialect(csv.excel):  # only the delimiter is guessed; quoting is the standard one
+            delimiter = sniffed
+
         reader = csv.reader(fh, dialect)
         header = next(reader, None)
         if not header:
@@ -210,4 +214,5 @@ def _as_text(value: Any) -> str:
         value = value.get("name") or value.get("title") or ""
     if isinstance(value, list):
         return ", ".join(_as_text(v) for v in value if v)
-    return str(value)
+    # JSON may hold lone surrogates (a cut emoji): replaced, so the row is text like any other.
+    return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")

@@ -3,6 +3,7 @@ feed carries it (content:encoded, Atom content), else its summary."""
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
     data = path.read_bytes()
     if not data.strip():
         raise BadFileError(f"{path.name}: empty file")
-    feed = feedparser.parse(data)
+    # Bytes in a BytesIO: feedparser treats a bare string or bytes that look like a path or URL as
+    # one to open, so a file holding just "/etc/..." would pull that file in.
+    feed = feedparser.parse(io.BytesIO(data))
     if not feed.entries:
         reason = getattr(feed, "bozo_exception", None)
         detail = f" ({str(reason).splitlines()[0][:100]})" if reason else ""

@@ -9,6 +9,7 @@ from, and any `--map` of an export's columns, is kept in the folder's `.sources.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -135,7 +136,9 @@ def add_document(
     _check(source, display, limits)
     docs_dir.mkdir(parents=True, exist_ok=True)
     registry = _registry(docs_dir)
-    origin = origin or (f"upload:{display}" if name else str(source.resolve()))
+    # An upload is the same source as an earlier one only when its bytes are the same.
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16] if name and not origin else ""
+    origin = origin or (f"upload:{display}:{digest}" if name else str(source.resolve()))
     target = _free_target(docs_dir, safe_name(display), origin, source, registry)
     if target.resolve().parent != docs_dir.resolve():
         raise BadFileError(f"{display}: unsafe file name")
@@ -161,8 +164,17 @@ def add_folder(
         n += 1
         top = f"{base}-{n}"
     added = []
+    used: set[str] = set()
+    inside = docs_dir.resolve()
     for path in files:
+        if path.resolve().is_relative_to(inside):
+            continue  # the documents folder itself, when it lies inside the folder being added
         relative = Path(top, *(safe_name(p) for p in path.relative_to(folder).parts))
+        stem, n = relative.with_suffix(""), 1
+        while relative.as_posix().lower() in used:  # "a b.txt" and "a_b.txt" both become a_b.txt
+            n += 1
+            relative = Path(f"{stem}-{n}{relative.suffix}")
+        used.add(relative.as_posix().lower())
         try:
             _check(path, str(path), limits)
             _parse_check(path, relative, str(path), limits, fields)
@@ -181,21 +193,23 @@ def add_folder(
 
 
 def remove_document(doc_id: str, docs_dir: Path) -> Path:
-    """Delete the documents-folder file an article came from (seed articles cannot be removed;
-    one entry of a feed or export goes only with its whole file)."""
-    if docs_dir.is_dir():
-        for child in sorted(docs_dir.rglob("*")):
-            if not child.is_file() or child.name.startswith("."):
-                continue
-            file_id = id_for(child.relative_to(docs_dir))
-            if file_id == doc_id:
-                child.unlink()
-                return child
-            if doc_id.startswith(file_id + "/") and child.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
-                raise BadFileError(
-                    f"{doc_id}: one entry of {child.relative_to(docs_dir)}; remove the whole file with --remove {file_id}"
-                )
-    raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
+    """Delete the documents-folder file an article came from, found by the article's own recorded
+    path (seed articles cannot be removed; one entry of a feed or export goes only with its file)."""
+    loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62)) if docs_dir.is_dir() else Loaded({})
+    article = loaded.articles.get(doc_id)
+    if article is None or not article.path:
+        raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
+    path = Path(article.path)
+    if not path.resolve().is_relative_to(docs_dir.resolve()) or not path.is_file():
+        raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
+    others = [a.doc_id for a in loaded.articles.values() if a.path == article.path and a.doc_id != doc_id]
+    if others or path.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
+        file_id = id_for(path.relative_to(docs_dir))
+        raise BadFileError(
+            f"{doc_id}: one entry of {path.relative_to(docs_dir)}; remove the whole file with --remove {file_id}"
+        )
+    path.unlink()
+    return path
 
 
 def _check(source: Path, display: str, limits: Limits) -> None:

@@ -117,7 +117,8 @@ class VectorStore:
             return
         self._count = None
         try:
-            self.collection.delete(where={"doc_id": {"$in": ids}})
+            for i in range(0, len(ids), ADD_BATCH):
+                self.collection.delete(where={"doc_id": {"$in": ids[i : i + ADD_BATCH]}})
         except Exception as exc:
             raise self._error(exc) from exc
 

@@ -301,3 +301,23 @@ def test_a_killed_build_of_an_export_resumes_without_embedding_again(tmp_path: P
     assert report.resumed == EMBED_CHUNK and len(counting.texts) == report.embedded == 1300 - EMBED_CHUNK
     assert Snapshot.open(settings).store.count() == report.passages == 1300
     assert len(report.skipped) == 2
+
+
+def test_resume_restores_passages_the_interrupted_build_had_deleted(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy)
+    build_index(settings, HashEmbedder())
+    target = sorted(seeds_copy.glob("*.txt"))[0]
+    original = target.read_text()
+    target.write_text(original + "\nA late correction changed one figure.")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, ExplodingEmbedder(fail_after=0))  # its old passages were already deleted
+    target.write_text(original)  # ...and the article comes back as it was
+    report = build_index(settings, HashEmbedder())
+    assert Snapshot.open(settings).store.count() == report.passages == len(Snapshot.open(settings).passages)
+    # --rebuild starts over instead of resuming.
+    target.write_text(original + "\nAnother correction.")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, ExplodingEmbedder(fail_after=0))
+    counting = CountingEmbedder()
+    report = build_index(settings, counting, rebuild=True)
+    assert report.resumed == 0 and len(counting.texts) == report.passages

@@ -325,3 +325,43 @@ def test_load_articles_reports_every_skip_with_its_place(tmp_path: Path) -> None
     loaded = load_articles([folder], 5_000_000)
     assert set(loaded.articles) == {"ok", "rows/" + next(d for d in loaded.articles if d.startswith("rows/"))[5:]}
     assert sorted(Path(s.path.split(" ")[0]).name for s in loaded.skipped) == ["bin.txt", "rows.jsonl"]
+
+
+def test_review_cases_feed_path_trick_folder_name_clash_surrogates_quotes(settings: Settings, tmp_path: Path) -> None:
+    # A "feed" whose whole text is a path never pulls that file in.
+    secret = write(tmp_path / "secret" / "private.rss", RSS)
+    with pytest.raises(BadFileError):
+        read(write(tmp_path / "trick.rss", str(secret)))
+    # Two names that become the same safe name inside one folder are both kept.
+    write(tmp_path / "clash" / "a b.txt", "One\nMay 1, 2024\nThe first story about the quay.")
+    write(tmp_path / "clash" / "a_b.txt", "Two\nMay 2, 2024\nThe second story about the dam.")
+    added, _ = add_paths(settings, [tmp_path / "clash"])
+    assert len(added) == 2 and len({p.read_text() for p in added}) == 2
+    # A lone surrogate in a JSON row is replaced, not a crash of the whole build.
+    rows = write(tmp_path / "s.jsonl", '{"title": "Cut", "text": "An emoji cut in half \\ud83d here."}\n')
+    [row] = read(rows).articles
+    assert "\ufffd" in row.body
+    # Standard CSV quoting ("" inside quotes) after 64 KB of rows that never needed it.
+    filler = "".join(f"Story {i},Plain text number {i}.\n" for i in range(3000))
+    csv_text = "title,text\n" + filler + '"Quoted","He said ""no, never"" and left."\n'
+    found = read(write(tmp_path / "q.csv", csv_text))
+    assert not found.skipped and found.articles[-1].body == 'He said "no, never" and left.'
+    # Short texts shared by different entries (a stock teaser) are not merged.
+    teaser = "Read the full story on our site."
+    write(tmp_path / "teasers" / "a.txt", f"First headline\nMay 1, 2024\n{teaser}")
+    write(tmp_path / "teasers" / "b.txt", f"Second headline\nMay 2, 2024\n{teaser}")
+    loaded = load_articles([tmp_path / "teasers"], 5_000_000)
+    assert len(loaded.articles) == 2 and loaded.merged == 0
+
+
+def test_remove_finds_the_file_by_the_articles_own_path(settings: Settings, tmp_path: Path) -> None:
+    from index.files import remove_document
+
+    write(tmp_path / "bbc" / "report.txt", "Report\nMay 1, 2024\nThe report on the quay.")
+    write(tmp_path / "bbc" / "report.csv", "title,text\nRow one,The first row.\nRow two,The second row.\n")
+    add_paths(settings, [tmp_path / "bbc"])
+    removed = remove_document("bbc/report", settings.docs_dir)
+    assert removed.name == "report.txt" and (settings.docs_dir / "bbc" / "report.csv").is_file()
+    row_id = next(d for d in load_articles([settings.docs_dir], 5_000_000).articles if d.startswith("bbc/report/"))
+    with pytest.raises(BadFileError, match="one entry of"):
+        remove_document(row_id, settings.docs_dir)
