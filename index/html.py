@@ -46,12 +46,11 @@ def parse_html(html: str, name: str = "page") -> Page:
         favor_precision=True,
     )
     meta: Any = doc
-    text = (getattr(meta, "text", None) or "").strip() if meta is not None else ""
+    text = (getattr(meta, "text", None) or "").strip()
     if not text:
         # A short page or a bare fragment, with too little text for trafilatura to call it an
         # article: its visible text, without scripts, navigation and page furniture.
         text = _visible_text(html)
-        meta = doc if doc is not None else None
     if not text:
         raise BadFileError(f"{name}: no article text found in the page")
     if meta is None:
@@ -64,7 +63,8 @@ def parse_html(html: str, name: str = "page") -> Page:
         lines.pop(0)
     # A dateline alone on the first line is the date, not article text.
     opening = parse_date_prefix(lines[0].strip()) if lines else None
-    if opening is not None and not opening[1].strip():
+    dateline = opening[0] if opening is not None and not opening[1].strip() else None
+    if dateline:
         lines.pop(0)
     date = None
     if meta.date:
@@ -73,9 +73,9 @@ def parse_html(html: str, name: str = "page") -> Page:
         clock = _PUBLISHED_TIME.search(html)
         if date and clock:
             date = f"{date} {clock.group(1)}"
-    if date is None and opening is not None and not opening[1].strip():
-        date = opening[0]
-    return Page(title, date, (meta.sitename or "").strip() or None, author, meta.url or None, "\n".join(lines))
+    return Page(
+        title, date or dateline, (meta.sitename or "").strip() or None, author, meta.url or None, "\n".join(lines)
+    )
 
 
 def _visible_text(html: str) -> str:

@@ -86,13 +86,15 @@ def decode_text(data: bytes, name: str) -> str:
 def parse_file(path: Path, max_bytes: int = 5_000_000, doc_id: str | None = None) -> Article:
     """Read and parse one article file."""
     text = read_text(path, max_bytes)
-    return parse_text(text, doc_id or doc_id_for(path), suffix=path.suffix.lower(), path=str(path))
+    return parse_text(text, doc_id or id_for(Path(path.name)), suffix=path.suffix.lower(), path=str(path))
 
 
-def doc_id_for(path: Path) -> str:
-    """Stable article id from the file name: the stem, reduced to safe characters."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._") or "article"
-    return stem[:120]
+def id_for(relative: Path) -> str:
+    """Stable article id from a file's path inside its folder: each part reduced to safe characters,
+    without the suffix ("bbc/2024/Port strike.html" -> "bbc/2024/Port_strike")."""
+    parts = [*relative.parent.parts, relative.stem] if relative.parent != Path(".") else [relative.stem]
+    safe = [re.sub(r"[^A-Za-z0-9_.-]+", "_", p).strip("._") or "article" for p in parts]
+    return "/".join(safe)[:200]
 
 
 def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> Article:

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.parse import HTML_SUFFIXES, TEXT_SUFFIXES, parse_text, read_text
 from rag.errors import BadFileError
 from rag.types import Article
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
 
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 EXPORT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv", ".json")
@@ -49,13 +53,20 @@ class Limits:
     article_bytes: int = 5_000_000
     collection_bytes: int = 2_000_000_000
 
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits the settings give (RAG_MAX_FILE_BYTES, RAG_MAX_EXPORT_BYTES)."""
+        return cls(settings.max_file_bytes, settings.max_export_bytes)
 
-def id_for(relative: Path) -> str:
-    """Stable article id from a file's path inside its folder: each part reduced to safe characters,
-    without the suffix ("bbc/2024/Port strike.html" -> "bbc/2024/Port_strike")."""
-    parts = [*relative.parent.parts, relative.stem] if relative.parent != Path(".") else [relative.stem]
-    safe = [re.sub(r"[^A-Za-z0-9_.-]+", "_", p).strip("._") or "article" for p in parts]
-    return "/".join(safe)[:200]
+
+def free_name(stem: str, suffix: str, taken: Callable[[str], bool]) -> str:
+    """`stem + suffix`, or the first of `stem-2 + suffix`, `stem-3 + suffix`, ... not taken: how
+    a repeated id, a file name or a folder name held by another source gets a name of its own."""
+    candidate, n = stem + suffix, 1
+    while taken(candidate):
+        n += 1
+        candidate = f"{stem}-{n}{suffix}"
+    return candidate
 
 
 def entry_key(own_id: object, url: object, *text: object) -> str:
@@ -77,6 +88,12 @@ def read_source(
     """The articles in one file (BadFileError when the file as a whole cannot be read); `suffix`
     says what the file is when its own name does not (an upload's temporary file)."""
     suffix = (suffix or path.suffix).lower()
+    if suffix in FEED_SUFFIXES + EXPORT_SUFFIXES:
+        size = path.stat().st_size
+        if size == 0:
+            raise BadFileError(f"{path.name}: empty file")
+        if size > limits.collection_bytes:
+            raise BadFileError(f"{path.name}: {size:,} bytes is over the {limits.collection_bytes:,}-byte limit")
     if suffix in FEED_SUFFIXES:
         from index.feeds import read_feed
 
@@ -98,10 +115,7 @@ def unique_ids(found: list[Article]) -> list[Article]:
     taken: set[str] = set()
     out = []
     for a in found:
-        doc_id, n = a.doc_id, 1
-        while doc_id in taken:
-            n += 1
-            doc_id = f"{a.doc_id}-{n}"
+        doc_id = free_name(a.doc_id, "", taken.__contains__)
         taken.add(doc_id)
         out.append(a if doc_id == a.doc_id else dataclasses.replace(a, doc_id=doc_id))
     return out

@@ -135,16 +135,8 @@ class VectorStore:
 
     def metadata(self, batch: int = ADD_BATCH) -> Iterator[tuple[str, dict]]:
         """(id, metadata) of every stored passage, without the vectors."""
-        offset = 0
-        while True:
-            try:
-                res = self.collection.get(limit=batch, offset=offset, include=["metadatas"])
-            except Exception as exc:
-                raise self._error(exc) from exc
-            if not res["ids"]:
-                return
+        for res in self._pages(["metadatas"], batch):
             yield from zip(res["ids"], res["metadatas"])
-            offset += len(res["ids"])
 
     def count(self) -> int:
         """Number of vectors stored (asked of Chroma once, then kept until this store writes)."""
@@ -172,15 +164,20 @@ class VectorStore:
 
     def iter_all(self, batch: int = ADD_BATCH) -> Iterator[tuple[list[str], np.ndarray, list[dict]]]:
         """Every stored (ids, vectors, metadatas), in batches: used to copy a collection."""
+        for res in self._pages(["embeddings", "metadatas"], batch):
+            yield res["ids"], np.asarray(res["embeddings"], dtype=np.float32), res["metadatas"]
+
+    def _pages(self, include: list[str], batch: int) -> Iterator[Any]:
+        """The collection's records in pages of `batch`, with the fields in `include`."""
         offset = 0
         while True:
             try:
-                res = self.collection.get(limit=batch, offset=offset, include=["embeddings", "metadatas"])
+                res = self.collection.get(limit=batch, offset=offset, include=include)
             except Exception as exc:
                 raise self._error(exc) from exc
             if not res["ids"]:
                 return
-            yield res["ids"], np.asarray(res["embeddings"], dtype=np.float32), res["metadatas"]
+            yield res
             offset += len(res["ids"])
 
     def copy_into(self, other: VectorStore) -> None:

@@ -178,7 +178,7 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
         return None
     content = [t for t in subject_terms(question) if not t.isdigit() and t not in _outlet_words(articles)]
     # "headline" always means the article's; "title" may be a person's ("what title does it give
-    # Khamenei?"), so it only asks for the headline when nothing else is asked about.
+    # the minister?"), so it only asks for the headline when nothing else is asked about.
     if _HEADLINE.search(question) and (
         re.search(r"\bheadlines?\b", question, re.I) or _TITLE_OF_ARTICLE.search(question) or not content
     ):

@@ -20,7 +20,7 @@ def add_paths(
 ) -> tuple[list[Path], list[Skipped]]:
     """Copy the given files and folders into the documents folder (a folder keeps its name and
     layout, a taken name gets a new one, never an overwrite); bad files are skipped with a reason."""
-    limits = Limits(settings.max_file_bytes, settings.max_export_bytes)
+    limits = Limits.of(settings)
     added: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:

@@ -131,7 +131,7 @@ class Settings:
     @property
     def docs_dir(self) -> Path:
         """Folder of the user's own articles: where uploaded and added documents are copied."""
-        return self.documents if str(self.documents) not in ("", ".") else self.data_dir / "docs"
+        return self.documents if self.in_place else self.data_dir / "docs"
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:

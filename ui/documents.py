@@ -7,7 +7,8 @@ from pathlib import Path
 
 from index.build import BuildReport, Progress
 from index.files import add_document, find_files, remove_document
-from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES, id_for
+from index.parse import id_for
+from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES
 from rag.errors import BadFileError, RagError
 from rag.types import Article
 from ui import render
