@@ -39,6 +39,10 @@ _DATE_PATTERNS = [
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?", re.I)
 # A line that is only an outlet's name and a dash ("CNN —", "AP –"), as news bodies open.
 _DATELINE = re.compile(r"^\s*(?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,4})\s*[—–]\s*$")
+# A wire dateline opening the first paragraph: "WASHINGTON (AP) — The Senate ...", "Paris (CNN) – ...".
+_WIRE_DATELINE = re.compile(
+    r"^\s*[A-Z][\w.'’-]*(?:[ ,]+[A-Z][\w.'’-]*){0,4}\s*\((?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,3})\)\s*[—–-]+\s*"
+)
 _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|p|div|article|h1|title|meta)\b", re.I)
 _SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)
 # A byline: "By Jane Doe", "By Jane Doe and Li Wei, CNN", "Author: Jane Doe".
@@ -264,9 +268,13 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
     first = next((i for i, ln in enumerate(remaining) if ln.strip()), None)
     if first is not None and not source:
         dateline = _DATELINE.match(remaining[first])
+        wire = _WIRE_DATELINE.match(remaining[first])
         if dateline:  # "CNN —": the outlet's dateline opens the body
             source = dateline.group("source")
             remaining = remaining[first + 1 :]
+        elif wire and len(remaining[first]) > wire.end():  # "PARIS (AP) — The ...": keep the sentence
+            source = wire.group("source")
+            remaining = [remaining[first][wire.end() :], *remaining[first + 1 :]]
     body = "\n".join(remaining)
     if markdown:
         body = _strip_markdown(body)

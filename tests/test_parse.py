@@ -89,6 +89,20 @@ def test_source_label() -> None:
 
 
 @pytest.mark.parametrize(
+    ("opening", "source", "body"),
+    [
+        ("Harbour Daily —\nThe ferry resumed service.", "Harbour Daily", "The ferry resumed service."),
+        ("PORT ELLEN (Island Wire) — The ferry resumed service.", "Island Wire", "The ferry resumed service."),
+        ("Oslo, Norway (NTB) – The ferry resumed service.", "NTB", "The ferry resumed service."),
+        ("Mayor (left) — said the ferry resumed service.", None, "Mayor (left) — said the ferry resumed service."),
+    ],
+)
+def test_datelines_name_the_outlet_and_keep_the_first_sentence(opening: str, source: str | None, body: str) -> None:
+    a = parse_text(f"Ferry back after storm\nMarch 3, 2024\n{opening}\nMore later.", "f")
+    assert (a.source, a.body) == (source, f"{body}\nMore later.")
+
+
+@pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"", "empty"),
