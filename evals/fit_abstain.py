@@ -1,11 +1,18 @@
-"""Fit the abstention model: a logistic regression over the pipeline's signals (`rag.abstain`),
-on the tuning parts of the kits plus the seed gold set, with one threshold chosen for false
-abstention <= TARGET_FALSE_ABSTENTION on that data.
+"""Fit the two small models the answer is decided with, on the tuning parts of the kits plus the
+seed gold set:
+
+- abstention (`rag/models/abstain.json`): a logistic regression over the pipeline's signals
+  (`rag.abstain`), with one threshold chosen for false abstention <= TARGET_FALSE_ABSTENTION;
+- the short answer (`rag/models/spans.json`): a logistic regression over each passage's reading
+  (`rag.spans`), labelled by whether the span alone satisfies the answer keys; it picks the span
+  among the passages read, and its threshold is the lowest from which shown short answers are
+  wrong on at most TARGET_WRONG_SHORT of the questions (counting every unanswerable question the
+  abstention model answers as wrong when its span is shown).
 
     python -m evals.fit_abstain --collect     # answer the tuning questions, write the feature table
-    python -m evals.fit_abstain               # fit rag/models/abstain.json from the table
+    python -m evals.fit_abstain               # fit both models from the table
 
-The feature table (`evals/abstain_features.jsonl`: question id, kit, label, features; no article
+The feature table (`evals/abstain_features.jsonl`: question id, kit, labels, features; no article
 text) is committed beside the parameters, so the fit is repeatable without the models: a test
 refits it and checks the committed parameters come out.
 """
@@ -19,26 +26,33 @@ from pathlib import Path
 from typing import Any
 
 from evals.kits import DEFAULT_ROOT, load_kit
-from rag.abstain import FEATURES, AbstentionModel, model_path
+from rag.abstain import FEATURES
+from rag.abstain import model_path as abstain_path
+from rag.logistic import Logistic
 from rag.settings import PROJECT_ROOT, Settings
+from rag.spans import SPAN_FEATURES
+from rag.spans import model_path as spans_path
 
 TABLE = Path(__file__).with_name("abstain_features.jsonl")
 KITS = ("news_dev", "squad2_dev", "mixed_dev")
 TARGET_FALSE_ABSTENTION = 0.05
 TARGET_WRONG_SHORT = 0.05  # share of questions whose short answer is shown but wrong
-C = 1.0  # inverse L2 strength of the logistic regression
+C = 1.0  # inverse L2 strength of both logistic regressions
 
 
 def collect(root: Path, out: Path, table: Path) -> int:
     """Answer every tuning question (kits' tune parts and the seed gold set, the fake generator:
-    the signals come before generation) and write one row of features per question."""
+    the signals come before generation) and write one row of features per question, with the
+    features of every passage's reading and whether its span satisfies the answer keys."""
     from evals.dataset import load_dataset
     from evals.metrics import key_groups_correct
     from evals.run import prepare_kit
     from index.build import build_index
     from index.embed import make_embedder
     from rag.llm import FakeGenerator
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, short_form
+    from rag.query import parse_query
+    from rag.spans import span_features
 
     base = Settings.from_env(llm="fake")
     embedder = make_embedder(base)
@@ -55,17 +69,24 @@ def collect(root: Path, out: Path, table: Path) -> int:
         for item in items:
             answer = pipe.ask(item.question, id=item.id)
             if not answer.signals:
-                continue  # metadata, spelling, refused: not decided by the model
-            choices = pipe.read(answer.standalone_question, list(answer.contexts), pipe.retriever().snapshot)
-            span = max(choices, key=lambda c: c.reading.margin).reading.text if choices else ""
+                continue  # metadata, spelling, refused: not decided by the models
+            query = parse_query(answer.standalone_question)
+            choices = pipe.read(query.text, list(answer.contexts), pipe.retriever().snapshot)
+            readings = [
+                {
+                    "features": {f: round(v, 6) for f, v in feats.items()},
+                    "right": bool(item.answerable and key_groups_correct(c.reading.text, item.answer_keys)),
+                    "short": short_form(query, c.reading.text),
+                }
+                for c, feats in zip(choices, span_features(query, choices))
+            ]
             rows.append(
                 {
                     "id": item.id,
                     "kit": name,
                     "answerable": item.answerable,
                     "features": {f: round(answer.signals[f], 6) for f in FEATURES},
-                    # Whether the reader's best span alone satisfies the answer keys (answerable only).
-                    "span_right": bool(item.answerable and span and key_groups_correct(span, item.answer_keys)),
+                    "readings": readings,
                 }
             )
         print(f"{name}: {len(items)} questions", file=sys.stderr)
@@ -73,57 +94,87 @@ def collect(root: Path, out: Path, table: Path) -> int:
     return len(rows)
 
 
-def fit(table: Path) -> AbstentionModel:
-    """The logistic model and its threshold, from the feature table (deterministic)."""
+def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> tuple[Logistic, Any]:
+    """A standardized logistic regression (threshold unset) and its probabilities on x."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    rows = [json.loads(line) for line in table.read_text(encoding="utf-8").splitlines() if line.strip()]
-    x = np.array([[r["features"][f] for f in FEATURES] for r in rows], dtype=float)
-    y = np.array([int(r["answerable"]) for r in rows])
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(x), y)
-    p = model.predict_proba(scaler.transform(x))[:, 1]
+    scale = [float(s) if s > 0 else 1.0 for s in scaler.scale_]
+    fitted = Logistic(
+        features,
+        tuple(round(float(m), 8) for m in scaler.mean_),
+        tuple(round(s, 8) for s in scale),
+        tuple(round(float(c), 8) for c in model.coef_[0]),
+        round(float(model.intercept_[0]), 8),
+        0.5,
+    )
+    return fitted, np.array([fitted.probability(dict(zip(features, row))) for row in x.tolist()])
+
+
+def fit(table: Path) -> tuple[Logistic, Logistic]:
+    """The abstention model and the span model, with their thresholds (deterministic)."""
+    import numpy as np
+
+    rows = [json.loads(line) for line in table.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kits = ", ".join(sorted({r["kit"] for r in rows}))
+    x = np.array([[r["features"][f] for f in FEATURES] for r in rows], dtype=float)
+    y = np.array([int(r["answerable"]) for r in rows])
+    abstain, p = _logistic(x, y, FEATURES)
     answerable = np.sort(p[y == 1])
     # The highest threshold that abstains on at most the target share of answerable questions.
     k = int(np.floor(TARGET_FALSE_ABSTENTION * len(answerable)))
     threshold = float(answerable[k]) - 1e-6 if len(answerable) else 0.5
     false_abst = float(np.mean(p[y == 1] < threshold))
     correct_abst = float(np.mean(p[y == 0] < threshold)) if (y == 0).any() else float("nan")
-    # The lowest reader margin from which shown short answers are wrong on at most the target share
-    # of all questions (among the questions the model answers).
-    margins = x[:, FEATURES.index("reader_margin")]
-    answered = p >= threshold
-    short_margin = float(margins.max()) + 1.0
-    for m in sorted(set(margins.tolist())):
-        shown = answered & (margins >= m)
-        wrong = sum(1 for i in np.flatnonzero(shown) if not rows[i].get("span_right", False))
-        if wrong / len(rows) <= TARGET_WRONG_SHORT:
-            short_margin = m
-            break
-    shown = answered & (margins >= short_margin) & (y == 1)
-    right = sum(1 for i in np.flatnonzero(shown) if rows[i].get("span_right", False))
-    kits = sorted({r["kit"] for r in rows})
-    note = (
-        f"Fitted by `python -m evals.fit_abstain` on {len(rows)} questions ({', '.join(kits)}: the tuning parts of "
-        f"the kits and the seed gold set), {int(y.sum())} answerable. Logistic regression (C={C}) on standardized "
-        f"features; threshold for false abstention <= {TARGET_FALSE_ABSTENTION} on that data: false abstention "
-        f"{false_abst:.3f}, correct abstention {correct_abst:.3f}. Short answers shown from reader margin "
-        f"{short_margin:.3f} (wrong short answers <= {TARGET_WRONG_SHORT} of questions): shown on "
-        f"{int(shown.sum())} of {int(y.sum())} answerable, {right} of them satisfy the answer keys."
-    )
-    scale = [float(s) if s > 0 else 1.0 for s in scaler.scale_]
-    return AbstentionModel(
-        FEATURES,
-        tuple(round(float(m), 8) for m in scaler.mean_),
-        tuple(round(s, 8) for s in scale),
-        tuple(round(float(c), 8) for c in model.coef_[0]),
-        round(float(model.intercept_[0]), 8),
+    abstain = Logistic(
+        abstain.features,
+        abstain.mean,
+        abstain.scale,
+        abstain.coef,
+        abstain.intercept,
         round(threshold, 8),
-        note,
-        round(short_margin, 8),
+        f"Fitted by `python -m evals.fit_abstain` on {len(rows)} questions ({kits}: the tuning parts of the kits "
+        f"and the seed gold set), {int(y.sum())} answerable. Logistic regression (C={C}) on standardized "
+        f"features; threshold for false abstention <= {TARGET_FALSE_ABSTENTION} on that data: false abstention "
+        f"{false_abst:.3f}, correct abstention {correct_abst:.3f}.",
     )
+
+    # The span model learns from the readings of answerable questions; its threshold is set over
+    # every question the abstention model answers.
+    sx = [[rd["features"][f] for f in SPAN_FEATURES] for r in rows if r["answerable"] for rd in r["readings"]]
+    sy = [int(rd["right"]) for r in rows if r["answerable"] for rd in r["readings"]]
+    spans, _ = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
+    tops = []  # per answered question: (P of its most likely span, that span right, shown as short)
+    for r, pa in zip(rows, p):
+        if pa < threshold or not r["readings"]:
+            continue
+        top = max(r["readings"], key=lambda rd: spans.probability(rd["features"]))
+        tops.append((spans.probability(top["features"]), top["right"], top["short"]))
+    span_threshold = 1.0
+    for t in sorted({q for q, _, _ in tops}):
+        wrong = sum(1 for q, right, short in tops if q >= t and short and not right)
+        if wrong / len(rows) <= TARGET_WRONG_SHORT:
+            span_threshold = t
+            break
+    shown = [(right, short) for q, right, short in tops if q >= span_threshold and short]
+    right = sum(1 for ok, _ in shown if ok)
+    spans = Logistic(
+        spans.features,
+        spans.mean,
+        spans.scale,
+        spans.coef,
+        spans.intercept,
+        round(span_threshold - 1e-6, 8),
+        f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
+        f"{int(y.sum())} answerable questions of the same data, {sum(sy)} of them right (the span alone "
+        f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for wrong "
+        f"short answers <= {TARGET_WRONG_SHORT} of all {len(rows)} questions: shown on {len(shown)} answered "
+        f"questions, {right} of them right.",
+    )
+    return abstain, spans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,13 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder of the kits")
     parser.add_argument("--out", type=Path, default=Path("evals/results"), help="where kit indexes are kept")
     parser.add_argument("--table", type=Path, default=TABLE)
-    parser.add_argument("--model", type=Path, default=model_path())
+    parser.add_argument("--models", type=Path, nargs=2, default=(abstain_path(), spans_path()), metavar="JSON")
     args = parser.parse_args(argv)
     if args.collect:
         print(f"{collect(args.root, args.out, args.table)} rows -> {args.table}", file=sys.stderr)
-    model = fit(args.table)
-    args.model.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
-    print(model.note)
+    for model, path in zip(fit(args.table), args.models):
+        path.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+        print(model.note)
     return 0
 
 

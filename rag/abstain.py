@@ -10,8 +10,6 @@ plain JSON (`rag/models/abstain.json`) with a note of the data and the command t
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +19,7 @@ from typing import Protocol
 
 from index.names import Names
 from index.text import contains_phrase, fold, near_any, stems, words
+from rag.logistic import Logistic
 from rag.query import Query
 from rag.reader import Reading
 from rag.types import Evidence
@@ -72,6 +71,8 @@ class Choice:
     reading: Reading
     context: str  # headline + passage the reader saw
     mentions: tuple[tuple[int, int, str], ...] = ()  # spaCy entities in `context` coordinates
+    offset: int = 0  # where the passage starts in `context` (after the headline line)
+    alt: int = 0  # 0: the passage's best span; 1, 2: its next-best ones
 
 
 def mentioned(name: str, label: str, text: str, names: Names) -> bool:
@@ -153,73 +154,16 @@ def _derived(base: dict[str, float]) -> dict[str, float]:
     }
 
 
-@dataclass(frozen=True)
-class AbstentionModel:
-    """Standardized logistic regression: P(answerable) from the features; abstain below threshold."""
-
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
-    threshold: float
-    note: str = ""
-    short_margin: float = 0.0  # the reader's span is shown as a short answer from this margin up
-
-    def probability(self, values: dict[str, float]) -> float:
-        """P(the articles answer the question)."""
-        z = self.intercept + sum(
-            c * (values[f] - m) / (s or 1.0) for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef)
-        )
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-    def abstain(self, values: dict[str, float]) -> bool:
-        """Whether to say "the articles don't say"."""
-        return self.probability(values) < self.threshold
-
-    def to_json(self) -> dict[str, object]:
-        """The committed parameter file."""
-        return {
-            "features": list(self.features),
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-            "threshold": self.threshold,
-            "short_margin": self.short_margin,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> AbstentionModel:
-        """Read a parameter file's contents."""
-        return cls(
-            tuple(data["features"]),
-            tuple(float(x) for x in data["mean"]),
-            tuple(float(x) for x in data["scale"]),
-            tuple(float(x) for x in data["coef"]),
-            float(data["intercept"]),
-            float(data["threshold"]),
-            str(data.get("note", "")),
-            float(data.get("short_margin", 0.0)),
-        )
-
-
 def model_path() -> Path:
     """The committed parameters."""
     return Path(str(resources.files("rag").joinpath("models", "abstain.json")))
 
 
 @cache
-def load_model(path: Path | None = None) -> AbstentionModel:
-    """The fitted abstention model (a neutral one, abstaining only on a negative reader margin,
-    until one is fitted)."""
-    path = path or model_path()
-    if not path.is_file():
-        n = len(FEATURES)
-        coef = tuple(1.0 if f == "reader_margin" else 0.0 for f in FEATURES)
-        return AbstentionModel(FEATURES, (0.0,) * n, (1.0,) * n, coef, 0.0, 0.5, "unfitted")
-    return AbstentionModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+def load_model(path: Path | None = None) -> Logistic:
+    """The fitted abstention model: P(the articles answer the question), abstain below its
+    threshold (a neutral one, abstaining only on a negative reader margin, until one is fitted)."""
+    return Logistic.load(path or model_path(), Logistic.neutral(FEATURES, "reader_margin"))
 
 
 def years_in(texts: list[str]) -> set[str]:

@@ -21,7 +21,7 @@ from rag.catalog import MetadataAnswer, article_name, metadata_answer, named_art
 from rag.cite import Support, verify
 from rag.conversation import Turn, standalone_question
 from rag.corroborate import citation_for, compare, find_matches, quote, render_comparison, support_label
-from rag.errors import LLMUnavailableError
+from rag.errors import LLMUnavailableError, RagError
 from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
@@ -30,6 +30,7 @@ from rag.query import Query, parse_query
 from rag.reader import Context, OnnxReader, Reader
 from rag.retrieve import Retriever
 from rag.settings import Settings
+from rag.spans import Pick, load_spans, rank_spans
 from rag.spellings import asks_spelling, render, writings
 from rag.types import (
     Answer,
@@ -110,35 +111,63 @@ class Pipeline:
         self._snapshot: Snapshot | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+        self._models = threading.RLock()  # lazy models are created once, whichever thread asks first
         self.abstainer = load_model()
+        self.spans = load_spans()
 
     @property
     def embedder(self) -> Embedder:
         """The embedding model (created lazily)."""
         if self._embedder is None:
-            self._embedder = make_embedder(self.settings)
+            with self._models:
+                if self._embedder is None:
+                    self._embedder = make_embedder(self.settings)
         return self._embedder
 
     @property
     def sentence_embedder(self) -> CachingEmbedder:
         """The embedder with a cache, for evidence sentences that recur across questions."""
         if self._sentence_embedder is None:
-            self._sentence_embedder = CachingEmbedder(self.embedder)
+            with self._models:
+                if self._sentence_embedder is None:
+                    self._sentence_embedder = CachingEmbedder(self.embedder)
         return self._sentence_embedder
 
     @property
     def generator(self) -> Generator:
         """The answer generator (created lazily)."""
         if self._generator is None:
-            self._generator = make_generator(self.settings)
+            with self._models:
+                if self._generator is None:
+                    self._generator = make_generator(self.settings)
         return self._generator
 
     @property
     def reader(self) -> Reader:
         """The extractive reader (loaded on first use)."""
         if self._reader is None:
-            self._reader = OnnxReader()
+            with self._models:
+                if self._reader is None:
+                    self._reader = OnnxReader()
         return self._reader
+
+    def warm(self) -> None:
+        """Load every model and open the served index now, so the first question does not pay for
+        it: a server does this in a background thread as it starts, `rag ask` while spaCy parses
+        the question (spaCy last, so that a question parsed meanwhile is not kept waiting). An
+        index that is missing or broken is left for the first question to report."""
+        from index.nlp import load
+
+        try:
+            self.retriever()
+        except RagError:
+            pass
+        self.embedder.embed(["warm up"])
+        self.reader.read("warm up?", [Context("", "warm up")])
+        loader = getattr(self.generator, "load", None)  # the embedded model; a server is not called
+        if callable(loader):
+            loader()
+        load()
 
     def retriever(self) -> Retriever:
         """A retriever over the served generation, reopened when a build publishes a new one."""
@@ -274,25 +303,28 @@ class Pipeline:
         if best is None or not evidence or p < self.abstainer.threshold:
             yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained", timings_ms=asked.done()))
             return
+        picks = rank_spans(self.spans, query, choices)
+        signals["span_p"] = picks[0].p
         leads: list[Evidence] = []
         spans: list[tuple[str, Evidence, int, int]] = []  # short answer text, its sentence, body offsets
-        # The reader's span leads only when it is sure enough (a margin fitted so that a wrong
-        # short answer above a right quote stays rare); otherwise the best evidence sentence does.
-        for choice in self._answers(query, hits, choices, best):
-            if choice.reading.margin < self.abstainer.short_margin:
+        # The span leads only when the span model is sure enough (its threshold keeps a wrong
+        # short answer rare); otherwise the best evidence sentence does.
+        for pick in self._answers(query, hits, picks):
+            if pick.p < self.spans.threshold:
                 continue
-            found = self.locate(choice, hits, asked.articles)
+            found = self.locate(pick.choice, hits, asked.articles)
             if found is None:
                 continue
             sentence, s, e = found
             leads.append(sentence)
-            if query.short and len(choice.reading.text.split()) <= SHORT_WORDS and _balanced(choice.reading.text):
-                spans.append((choice.reading.text, sentence, s, e))
+            text = pick.choice.reading.text
+            if short_form(query, text):
+                spans.append((text, sentence, s, e))
         if not leads:
             # Not sure of the span: quote the best-matching sentence, and the sentence the reader
             # would answer from when it is another one (answers often sit beside the best match).
             leads = evidence[:1]
-            found = self.locate(best, hits, asked.articles)
+            found = self.locate(picks[0].choice, hits, asked.articles)
             if found is not None:
                 leads.append(found[0])
         for part in query.parts[1:]:
@@ -303,8 +335,9 @@ class Pipeline:
         yield from self._compose(asked, base, sources, must_quote, spans, p)
 
     def read(self, question: str, hits: list[Hit], snapshot: Snapshot) -> list[Choice]:
-        """The reader's best span in each of the top passages (with its article's headline), read
-        from the generation the hits came from (a rebuild may publish another one meanwhile)."""
+        """The reader's spans in each of the top passages (with its article's headline): the best
+        one of each passage, then its alternatives; read from the generation the hits came from
+        (a rebuild may publish another one meanwhile)."""
         top = hits[:READ_DEPTH]
         articles, names = snapshot.articles, snapshot.names
         contexts = []
@@ -319,20 +352,20 @@ class Pipeline:
             mentions = tuple(
                 (s + shift, e + shift, lab) for s, e, lab in found if h.passage.start <= s and e <= h.passage.end
             )
-            out.append(Choice(i, r, ctx.joined, mentions))
+            # The passage's best span, then its next-best ones (the span model may prefer one).
+            for alt, reading in enumerate((r, *r.alternatives)):
+                out.append(Choice(i, replace(reading, alternatives=()), ctx.joined, mentions, ctx.offset, alt))
         return out
 
     @staticmethod
-    def _answers(query: Query, hits: list[Hit], choices: list[Choice], best: Choice) -> list[Choice]:
-        """The readings shown: the best one, or for a comparison the best of each article that
-        the reader finds an answer in."""
+    def _answers(query: Query, hits: list[Hit], picks: list[Pick]) -> list[Pick]:
+        """The readings that may be shown: the most likely one, or for a comparison the most
+        likely of each article (the caller gates them by the span model's threshold)."""
         if not query.comparative:
-            return [best]
-        per_doc: dict[str, Choice] = {}
-        for c in sorted(choices, key=lambda c: -c.reading.margin):
-            doc = hits[c.index].passage.doc_id
-            if doc not in per_doc and (c is best or c.reading.margin > 0):
-                per_doc[doc] = c
+            return picks[:1]
+        per_doc: dict[str, Pick] = {}
+        for pick in picks:
+            per_doc.setdefault(hits[pick.choice.index].passage.doc_id, pick)
         return list(per_doc.values())[:MAX_SIDES]
 
     @staticmethod
@@ -344,7 +377,7 @@ class Pipeline:
         article = articles.get(passage.doc_id)
         if article is None or not r.text:
             return None
-        offset = len(choice.context) - len(passage.text)
+        offset = choice.offset
         if r.start >= offset:
             s, e = passage.start + r.start - offset, passage.start + r.end - offset
         else:  # from the headline: where the body says it, in this passage first
@@ -508,6 +541,12 @@ def metadata_citation(n: int, article: Article) -> Citation:
         lines.append(f"Source: {article.source}")
     text = "\n".join(lines)
     return Citation(n, article.doc_id, article.title, article.date, text, text, 0, 0, 1.0)
+
+
+def short_form(query: Query, text: str) -> bool:
+    """Whether a span can stand as a short answer: the question asks for a name, number, date or
+    phrase, and the span is one (short, its quotes and brackets closed), not a statement."""
+    return query.short and 0 < len(text.split()) <= SHORT_WORDS and _balanced(text)
 
 
 def _balanced(text: str) -> bool:

@@ -8,11 +8,11 @@ of up to MAX_SPAN_TOKENS tokens, and reports its best span with the no-answer sc
 
 from __future__ import annotations
 
+import bisect
 import json
-import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +22,8 @@ import numpy as np
 from rag.errors import RagError
 
 MAX_SPAN_TOKENS = 24
-TOP_STARTS = 20  # best start and end positions combined into candidate spans
+TOP_STARTS = 20
+ALTERNATIVES = 2  # next-best spans kept beside the best one of each passage  # best start and end positions combined into candidate spans
 MAX_QUESTION_TOKENS = 64
 _WORD_CHAR = re.compile(r"[\w'’%$€£.,-]")
 
@@ -58,6 +59,7 @@ class Reading:
     null: float  # start + end logit of [CLS]: "no answer here"
     prob: float  # the best span's probability (start x end softmax, [CLS] included)
     null_prob: float  # the [CLS] start x end probability
+    alternatives: tuple[Reading, ...] = ()  # the next best spans of the same window, not overlapping it
 
     @property
     def margin(self) -> float:
@@ -168,19 +170,28 @@ def _decode(
     null = float(start[0] + end[0])
     starts = [int(i) for i in np.argsort(-s_log[first : first + n])[:TOP_STARTS] + first]
     ends = [int(i) for i in np.argsort(-e_log[first : first + n])[:TOP_STARTS] + first]
-    best = (-math.inf, 0, 0)
+    # A span never runs from the headline into the text, nor across a paragraph break.
+    breaks = [i for i, ch in enumerate(text) if ch == "\n"]
+    line = [bisect.bisect_left(breaks, offsets[t][0]) for t in range(n)]
+    found: list[tuple[float, int, int]] = []
     for s in starts:
         for e in ends:
-            if s <= e < s + MAX_SPAN_TOKENS:
-                score = float(start[s] + end[e])
-                if score > best[0]:
-                    best = (score, s, e)
-    score, s, e = best
-    if score == -math.inf:
+            if s <= e < s + MAX_SPAN_TOKENS and line[s - first] == line[e - first]:
+                found.append((float(start[s] + end[e]), s, e))
+    found.sort(reverse=True)
+    spans: list[Reading] = []
+    taken: list[tuple[int, int]] = []
+    for score, s, e in found:
+        if any(s <= b and a <= e for a, b in taken):
+            continue  # overlaps a better span: the same answer, cut differently
+        taken.append((s, e))
+        c0, c1 = widen(text, offsets[s - first][0], offsets[e - first][1])
+        spans.append(Reading(c0, c1, text[c0:c1], score, null, float(ps[s] * pe[e]), float(ps[0] * pe[0])))
+        if len(spans) > ALTERNATIVES:
+            break
+    if not spans:
         return Reading(0, 0, "", -1e4, null, 0.0, float(ps[0] * pe[0]))
-    c0, c1 = offsets[s - first][0], offsets[e - first][1]
-    c0, c1 = widen(text, c0, c1)
-    return Reading(c0, c1, text[c0:c1], score, null, float(ps[s] * pe[e]), float(ps[0] * pe[0]))
+    return replace(spans[0], alternatives=tuple(spans[1:]))
 
 
 def widen(text: str, start: int, end: int) -> tuple[int, int]:

@@ -9,6 +9,8 @@ import pytest
 
 from rag.abstain import load_model, model_path
 from rag.reader import Context, OnnxReader, widen
+from rag.spans import SPAN_FEATURES, load_spans
+from rag.spans import model_path as spans_path
 
 TEXTS = [
     (
@@ -67,13 +69,14 @@ def test_spans_are_widened_to_whole_words() -> None:
     assert text.__getitem__(slice(*widen(text, 15, 18))) == "million"  # a word piece grows to its word
 
 
-def test_refitting_the_abstention_model_gives_the_committed_parameters() -> None:
+def test_refitting_the_abstention_and_span_models_gives_the_committed_parameters() -> None:
     from evals.fit_abstain import TABLE, fit
 
-    committed = json.loads(model_path().read_text())
-    assert fit(TABLE).to_json() == committed
-    model = load_model()
-    assert 0 < model.threshold < 1 and model.features
+    abstain, spans = fit(TABLE)
+    assert abstain.to_json() == json.loads(model_path().read_text())
+    assert spans.to_json() == json.loads(spans_path().read_text())
+    assert 0 < load_model().threshold < 1 and load_model().features
+    assert 0 < load_spans().threshold < 1 and load_spans().features == SPAN_FEATURES
 
 
 @pytest.mark.slow
