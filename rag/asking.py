@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 from rag.corroborate import quote
@@ -39,7 +40,15 @@ def render(answer: Answer) -> str:
 
 def ask_one(settings: Settings, question: str, as_json: bool, compare: bool = False) -> int:
     """Answer one question; exit status 4 when the LLM failed and passages were shown instead."""
-    answer = Pipeline(settings).ask(question, compare=compare)
+    pipeline = Pipeline(settings)
+    # The index and the models open in a second thread while spaCy parses the question; joined
+    # before returning, so the process never exits while a native library is still loading.
+    warm = threading.Thread(target=_warm, args=(pipeline,), name="rag-warm", daemon=True)
+    warm.start()
+    try:
+        answer = pipeline.ask(question, compare=compare)
+    finally:
+        warm.join()
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
@@ -48,6 +57,13 @@ def ask_one(settings: Settings, question: str, as_json: bool, compare: bool = Fa
         print(f"notice: {answer.notice}", file=sys.stderr)
         return EXIT_NOTICE
     return 0
+
+
+def _warm(pipeline: Pipeline) -> None:
+    try:
+        pipeline.warm()
+    except Exception:  # noqa: BLE001 - the question itself meets the same failure and reports it
+        pass
 
 
 def ask_many(settings: Settings, path: Path, compare: bool = False) -> int:

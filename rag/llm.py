@@ -48,24 +48,29 @@ class LlamaCppGenerator:
         self._threads = threads
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self.name = "embedded:SmolLM2-135M-Instruct-Q4_1"
 
     def load(self) -> Any:
-        """The llama.cpp model (loads in well under a second)."""
-        if self._llm is None:
-            from llama_cpp import Llama
-
-            self._llm = Llama(
-                model_path=str(self._path or smollm2_path()),
-                n_ctx=self._n_ctx,
-                n_threads=self._threads,
-                # Flash attention: prompt reading (most of the time to first token) 0.97 -> 0.85 s
-                # p50 for a three-source prompt on 2 cores; decoding no slower.
-                flash_attn=True,
-                verbose=False,
-                seed=0,
-            )
+        """The llama.cpp model (loads in well under a second; once, whichever thread asks first)."""
+        with self._loading:
+            if self._llm is None:
+                self._llm = self._open()
         return self._llm
+
+    def _open(self) -> Any:
+        from llama_cpp import Llama
+
+        return Llama(
+            model_path=str(self._path or smollm2_path()),
+            n_ctx=self._n_ctx,
+            n_threads=self._threads,
+            # Flash attention: prompt reading (most of the time to first token) 0.97 -> 0.85 s
+            # p50 for a three-source prompt on 2 cores; decoding no slower.
+            flash_attn=True,
+            verbose=False,
+            seed=0,
+        )
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         """Greedy decoding; concurrent callers queue on a lock (llama.cpp contexts are not thread-safe)."""

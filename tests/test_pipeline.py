@@ -316,3 +316,26 @@ def test_a_comparison_gets_the_best_passages_of_each_article(pipeline: Pipeline)
     for doc in (APRIL7, APRIL8):  # the other article is looked up further down and searched too
         assert [h.passage.id for h in retriever.search(question, 1, doc_ids={doc})][0] in ids
     assert len(ids) == len(set(ids))
+
+
+class _LoadingGenerator(FakeGenerator):
+    loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+
+def test_warm_loads_the_models_and_opens_the_index_before_any_question(built: Settings) -> None:
+    generator = _LoadingGenerator()
+    pipe = Pipeline(built, HashEmbedder(), generator)
+    pipe.warm()
+    assert pipe._retriever is not None and generator.loads == 1
+    assert pipe.reader._session is not None  # type: ignore[attr-defined]
+    assert pipe.ask(FIGHTERS).citations
+
+
+def test_warm_leaves_a_missing_index_to_the_first_question(settings: Settings) -> None:
+    pipe = Pipeline(settings, HashEmbedder(), FakeGenerator())
+    pipe.warm()  # no index yet: nothing raised here
+    with pytest.raises(IndexMissingError):
+        pipe.ask(FIGHTERS)

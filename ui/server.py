@@ -102,6 +102,8 @@ def serve(settings: Settings, allow_open: bool = False) -> None:
     app = create_server(settings, pipelines=pipelines, status=status)
     if not index_exists(settings):
         build_in_background(settings, lambda: pipelines.embedder, status)
+    else:  # the models load while the page is first opened, not on the first question
+        threading.Thread(target=_warm, args=(pipelines,), name="rag-warm", daemon=True).start()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"Serving http://{host}:{settings.port}/ (chat) and POST /api/ask"
@@ -111,6 +113,13 @@ def serve(settings: Settings, allow_open: bool = False) -> None:
     )
     # Open chat streams must not keep Ctrl-C waiting.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=3)
+
+
+def _warm(pipelines: Pipelines) -> None:
+    try:
+        pipelines.get().warm()
+    except Exception as exc:  # the first question reports the same failure to the person asking
+        print(f"warning: models not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 class BackgroundServer:
