@@ -152,7 +152,9 @@ def add_folder(
     folder: Path, docs_dir: Path, limits: Limits, fields: Mapping[str, str] | None = None
 ) -> tuple[list[Path], list[Skipped]]:
     """Copy a folder's article files into `docs/<folder name>/` (a new name if another folder of
-    that name was added before), keeping its layout. Bad files are skipped with a reason."""
+    that name was added before), keeping its layout. Bad files are skipped with a reason. Adding
+    the same folder again brings its copy up to date: files since deleted from the folder are
+    deleted from the copy too (a file that is only broken now keeps its last good copy)."""
     files, skipped = find_files([folder])
     docs_dir.mkdir(parents=True, exist_ok=True)
     registry = _registry(docs_dir)
@@ -181,6 +183,10 @@ def add_folder(
         if fields and path.suffix.lower() in EXPORT_SUFFIXES:
             registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
         added.append(target)
+    if registry.get("origins", {}).get(top) == origin:
+        for old in sorted((docs_dir / top).rglob("*")):
+            if old.is_file() and old.relative_to(docs_dir).as_posix().lower() not in used:
+                old.unlink()
     if added:
         _remember(docs_dir, registry, top, origin, None)
     return added, skipped

@@ -227,6 +227,23 @@ def test_same_file_name_in_two_folders_is_two_articles(settings: Settings, tmp_p
     assert report.changed == ("bbc/article1",) and report.articles == 3
 
 
+def test_re_adding_a_folder_drops_files_deleted_from_it_and_keeps_broken_ones(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.replace(seeds="off")
+    write(tmp_path / "wire" / "a.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 8% in May.")
+    write(tmp_path / "wire" / "b.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks in the Orlen dam.")
+    write(tmp_path / "wire" / "c.txt", "Bridge reopens\nJune 1, 2024\nThe Orlen bridge reopened on Monday.")
+    add_paths(settings, [tmp_path / "wire"])
+    assert build_index(settings, HashEmbedder()).articles == 3
+    (tmp_path / "wire" / "b.txt").unlink()
+    (tmp_path / "wire" / "c.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")  # broken now: its good copy stays
+    _, skipped = add_paths(settings, [tmp_path / "wire"])
+    assert [Path(s.path).name for s in skipped] == ["c.txt"]
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"wire/a", "wire/c"}
+
+
 def test_a_single_file_name_taken_by_another_file_gets_a_new_name(settings: Settings, tmp_path: Path) -> None:
     first = write(tmp_path / "a" / "note.txt", "Ferry fares\nApril 2, 2024\nFerry fares will rise by 8% in May.")
     second = write(tmp_path / "b" / "note.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")
