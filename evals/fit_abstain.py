@@ -153,7 +153,7 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
             continue
         top = max(r["readings"], key=lambda rd: spans.probability(rd["features"]))
         tops.append((spans.probability(top["features"]), top["right"], top["short"]))
-    span_threshold = 1.0
+    span_threshold = 2.0  # above every probability: never shown, when no threshold meets the target
     for t in sorted({q for q, _, _ in tops}):
         wrong = sum(1 for q, right, short in tops if q >= t and short and not right)
         if wrong / len(rows) <= TARGET_WRONG_SHORT:

@@ -183,11 +183,14 @@ def add_folder(
         if fields and path.suffix.lower() in EXPORT_SUFFIXES:
             registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
         added.append(target)
+    pruned = False
     if registry.get("origins", {}).get(top) == origin:
         for old in sorted((docs_dir / top).rglob("*")):
             if old.is_file() and old.relative_to(docs_dir).as_posix().lower() not in used:
                 old.unlink()
-    if added:
+                registry.get("fields", {}).pop(old.relative_to(docs_dir).as_posix(), None)
+                pruned = True
+    if added or pruned:
         _remember(docs_dir, registry, top, origin, None)
     return added, skipped
 

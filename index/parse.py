@@ -41,7 +41,8 @@ _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?", re.I)
 _DATELINE = re.compile(r"^\s*(?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,4})\s*[—–]\s*$")
 # A wire dateline opening the first paragraph: "WASHINGTON (AP) — The Senate ...", "Paris (CNN) – ...".
 _WIRE_DATELINE = re.compile(
-    r"^\s*[A-Z][\w.'’-]*(?:[ ,]+[A-Z][\w.'’-]*){0,4}\s*\((?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,3})\)\s*[—–-]+\s*"
+    r"^\s*[A-Z][\w.'’-]*(?:[ ,]+[A-Z][\w.'’-]*){0,4}\s*\((?P<source>[A-Z][\w&.'’]*(?: [A-Z][\w&.'’]*){0,3})\)"
+    r"\s+[—–-]{1,2}\s+(?=[\"“‘'A-Z0-9])"
 )
 _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|p|div|article|h1|title|meta)\b", re.I)
 _SOURCE_RE = re.compile(r"^\s*(?:source|outlet|publisher)\s*:\s*(?P<source>.+?)\s*$", re.I)

@@ -73,6 +73,7 @@ class Choice:
     mentions: tuple[tuple[int, int, str], ...] = ()  # spaCy entities in `context` coordinates
     offset: int = 0  # where the passage starts in `context` (after the headline line)
     alt: int = 0  # 0: the passage's best span; 1, 2: its next-best ones
+    doc: str = ""  # the article the passage is from
 
 
 def mentioned(name: str, label: str, text: str, names: Names) -> bool:

@@ -43,11 +43,13 @@ def ask_one(settings: Settings, question: str, as_json: bool, compare: bool = Fa
     pipeline = Pipeline(settings)
     # The index and the models open in a second thread while spaCy parses the question; joined
     # before returning, so the process never exits while a native library is still loading.
-    warm = threading.Thread(target=_warm, args=(pipeline,), name="rag-warm", daemon=True)
+    done = threading.Event()
+    warm = threading.Thread(target=_warm, args=(pipeline, done), name="rag-warm", daemon=True)
     warm.start()
     try:
         answer = pipeline.ask(question, compare=compare)
     finally:
+        done.set()  # a question that needed no models (or failed) does not wait for all of them
         warm.join()
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -59,9 +61,9 @@ def ask_one(settings: Settings, question: str, as_json: bool, compare: bool = Fa
     return 0
 
 
-def _warm(pipeline: Pipeline) -> None:
+def _warm(pipeline: Pipeline, stop: threading.Event) -> None:
     try:
-        pipeline.warm()
+        pipeline.warm(stop)
     except Exception:  # noqa: BLE001 - the question itself meets the same failure and reports it
         pass
 

@@ -151,23 +151,32 @@ class Pipeline:
                     self._reader = OnnxReader()
         return self._reader
 
-    def warm(self) -> None:
+    def warm(self, stop: threading.Event | None = None) -> None:
         """Load every model and open the served index now, so the first question does not pay for
         it: a server does this in a background thread as it starts, `rag ask` while spaCy parses
         the question (spaCy last, so that a question parsed meanwhile is not kept waiting). An
-        index that is missing or broken is left for the first question to report."""
+        index that is missing or broken is left for the first question to report. With `stop`
+        set, no further step starts (the question was answered, or failed, without them)."""
         from index.nlp import load
 
-        try:
-            self.retriever()
-        except RagError:
-            pass
-        self.embedder.embed(["warm up"])
-        self.reader.read("warm up?", [Context("", "warm up")])
+        def open_index() -> None:
+            try:
+                self.retriever()
+            except RagError:
+                pass
+
         loader = getattr(self.generator, "load", None)  # the embedded model; a server is not called
-        if callable(loader):
-            loader()
-        load()
+        steps = [
+            open_index,
+            lambda: self.embedder.embed(["warm up"]),
+            lambda: self.reader.read("warm up?", [Context("", "warm up")]),
+            loader if callable(loader) else (lambda: None),
+            load,
+        ]
+        for step in steps:
+            if stop is not None and stop.is_set():
+                return
+            step()
 
     def retriever(self) -> Retriever:
         """A retriever over the served generation, reopened when a build publishes a new one."""
@@ -354,7 +363,8 @@ class Pipeline:
             )
             # The passage's best span, then its next-best ones (the span model may prefer one).
             for alt, reading in enumerate((r, *r.alternatives)):
-                out.append(Choice(i, replace(reading, alternatives=()), ctx.joined, mentions, ctx.offset, alt))
+                one = replace(reading, alternatives=())
+                out.append(Choice(i, one, ctx.joined, mentions, ctx.offset, alt, h.passage.doc_id))
         return out
 
     @staticmethod

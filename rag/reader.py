@@ -22,8 +22,8 @@ import numpy as np
 from rag.errors import RagError
 
 MAX_SPAN_TOKENS = 24
-TOP_STARTS = 20
-ALTERNATIVES = 2  # next-best spans kept beside the best one of each passage  # best start and end positions combined into candidate spans
+TOP_STARTS = 20  # best start and end positions combined into candidate spans
+ALTERNATIVES = 2  # next-best spans kept beside the best one of each passage
 MAX_QUESTION_TOKENS = 64
 _WORD_CHAR = re.compile(r"[\w'’%$€£.,-]")
 
@@ -182,10 +182,10 @@ def _decode(
     spans: list[Reading] = []
     taken: list[tuple[int, int]] = []
     for score, s, e in found:
-        if any(s <= b and a <= e for a, b in taken):
-            continue  # overlaps a better span: the same answer, cut differently
-        taken.append((s, e))
         c0, c1 = widen(text, offsets[s - first][0], offsets[e - first][1])
+        if any(c0 < b and a < c1 for a, b in taken):
+            continue  # overlaps a better span (as whole words): the same answer, cut differently
+        taken.append((c0, c1))
         spans.append(Reading(c0, c1, text[c0:c1], score, null, float(ps[s] * pe[e]), float(ps[0] * pe[0])))
         if len(spans) > ALTERNATIVES:
             break

@@ -33,7 +33,7 @@ SPAN_FEATURES = (
     "length",  # log(1 + words in the span)
     "question_overlap",  # share of the span's content words the question already uses
     "sentence_overlap",  # share of the question's content words in the span's sentence (the span aside)
-    "agreement",  # summed probability of the same span (or one inside it / around it) in other passages
+    "agreement",  # summed probability of the same span (or one inside it / around it) in other articles
     "in_headline",  # the span was read in the headline
     "statement",  # the question asks for a statement (why, how), not a name or number
 )
@@ -62,7 +62,7 @@ def span_features(query: Query, choices: list[Choice]) -> list[dict[str, float]]
     """The features of every reading, in order."""
     if not choices:
         return []
-    top = max(c.reading.margin for c in choices)
+    top = max(-MARGIN_CLIP, min(MARGIN_CLIP, max(c.reading.margin for c in choices)))
     passages = len({c.index for c in choices})
     terms = set(query.terms)
     spans = [set(words(c.reading.text)) for c in choices]
@@ -73,21 +73,18 @@ def span_features(query: Query, choices: list[Choice]) -> list[dict[str, float]]
         own = stems(r.text)
         sentence = next((c.context[a:b] for a, b in split_sentences(c.context) if a <= r.start < b), "")
         around = stems(sentence) - own
-        # The same answer read in another passage (not a repeated headline): redundancy across
-        # passages is evidence, as in open-domain QA's answer aggregation.
+        # The same answer read in another article (not the same article's overlapping passages,
+        # nor a headline): redundancy across articles is evidence, as in open-domain QA's answer
+        # aggregation.
         agreement = sum(
             o.reading.prob
             for o, theirs in zip(choices, spans)
-            if o.index != c.index
-            and o.reading.start >= o.offset
-            and mine
-            and theirs
-            and (mine <= theirs or theirs <= mine)
+            if o.doc != c.doc and o.reading.start >= o.offset and mine and theirs and (mine <= theirs or theirs <= mine)
         )
         rows.append(
             {
                 "margin": margin,
-                "margin_gap": max(-MARGIN_CLIP, margin - min(MARGIN_CLIP, top)),
+                "margin_gap": max(-MARGIN_CLIP, margin - top),
                 "prob": r.prob,
                 "null_prob": r.null_prob,
                 "rank": c.index / passages,

@@ -95,6 +95,9 @@ def test_source_label() -> None:
         ("PORT ELLEN (Island Wire) — The ferry resumed service.", "Island Wire", "The ferry resumed service."),
         ("Oslo, Norway (NTB) – The ferry resumed service.", "NTB", "The ferry resumed service."),
         ("Mayor (left) — said the ferry resumed service.", None, "Mayor (left) — said the ferry resumed service."),
+        ("Harbour Inc. (HRB) - shares rose 3%.", None, "Harbour Inc. (HRB) - shares rose 3%."),
+        ("Harbour (HRB) -3% in early trade.", None, "Harbour (HRB) -3% in early trade."),
+        ("The Harbour Board (HB) — its members voted.", None, "The Harbour Board (HB) — its members voted."),
     ],
 )
 def test_datelines_name_the_outlet_and_keep_the_first_sentence(opening: str, source: str | None, body: str) -> None:

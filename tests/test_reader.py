@@ -109,3 +109,14 @@ def test_reader_check_scores_a_kit(tmp_path: Path) -> None:
     )
     result = check(tmp_path, "all")
     assert result["questions"] == 2 and result["f1_own_paragraph"] > 0.5 and 0 <= result["no_answer_auc"] <= 1
+
+
+def test_alternative_spans_never_repeat_or_overlap_the_best_one(reader: OnnxReader) -> None:
+    for question, ctx, _ in TEXTS:
+        (r,) = reader.read(question, [ctx])
+        spans = [(r.start, r.end), *((a.start, a.end) for a in r.alternatives)]
+        assert len(r.alternatives) <= 2
+        for i, (a0, a1) in enumerate(spans):
+            assert "\n" not in ctx.joined[a0:a1]  # never from the headline into the text
+            assert all(not (a0 < b1 and b0 < a1) for b0, b1 in spans[i + 1 :])
+        assert all(ctx.joined[a.start : a.end] == a.text for a in r.alternatives)

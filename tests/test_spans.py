@@ -13,13 +13,13 @@ def _query(text: str, terms: tuple[str, ...], answer_type: str = "place") -> Que
     return Query(text, terms, (), answer_type, "which", (text,), False, False)
 
 
-def _choice(index: int, headline: str, passage: str, span: str, margin: float, labels=()) -> Choice:
+def _choice(index: int, headline: str, passage: str, span: str, margin: float, labels=(), doc: str = "") -> Choice:
     ctx = Context(headline, passage)
     start = ctx.joined.index(span)
     end = start + len(span)
     reading = Reading(start, end, span, margin, 0.0, 0.4, 0.1)
     mentions = tuple((start, end, lab) for lab in labels)
-    return Choice(index, reading, ctx.joined, mentions, ctx.offset)
+    return Choice(index, reading, ctx.joined, mentions, ctx.offset, 0, doc or f"doc{index}")
 
 
 def test_features_say_where_the_span_is_and_whether_it_repeats_the_question() -> None:
@@ -54,13 +54,14 @@ def test_the_committed_span_model_ranks_a_typed_fresh_span_first() -> None:
     assert rank_spans(load_spans(), q, [echo, city])[0].choice is city
 
 
-def test_agreement_counts_the_same_answer_in_other_passages_not_repeated_headlines() -> None:
+def test_agreement_counts_the_same_answer_in_other_articles_not_the_same_one() -> None:
     q = _query("Which team was sold?", ("team", "sold"))
     a = _choice(0, "Owners vote", "Owners approved the sale of the Denver Broncos on Tuesday.", "Denver Broncos", 1.0)
-    b = _choice(1, "Owners vote", "The Broncos were sold for a record price.", "Broncos", 0.5)
-    c = _choice(2, "Owners vote", "The vote was unanimous.", "Owners vote", 2.0)
-    d = _choice(3, "Owners vote", "Nothing else.", "Owners vote", 2.0)
-    fa, fb, fc, _ = span_features(q, [a, b, c, d])
-    assert fa["agreement"] == b.reading.prob and fb["agreement"] == a.reading.prob
-    assert fc["agreement"] == 0.0  # the same headline span in another passage of the article is no evidence
+    b = _choice(1, "Team sold", "The Broncos were sold for a record price.", "Broncos", 0.5, doc="other")
+    c = _choice(2, "Owners vote", "The vote was unanimous.", "Owners vote", 2.0, doc="doc0")
+    d = _choice(3, "Owners vote", "The Denver Broncos vote was unanimous.", "Denver Broncos", 2.0, doc="doc0")
+    fa, fb, fc, fd = span_features(q, [a, b, c, d])
+    assert fa["agreement"] == b.reading.prob and fb["agreement"] == a.reading.prob + d.reading.prob
+    assert fc["agreement"] == 0.0  # a headline span is no evidence
+    assert fd["agreement"] == b.reading.prob  # the same article's other passage does not count
     assert fa["sentence_overlap"] == 0.0 and fb["sentence_overlap"] == 0.5  # "sold" is in b's sentence
