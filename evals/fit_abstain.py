@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,14 +130,10 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     threshold = float(answerable[k]) - 1e-6 if len(answerable) else 0.5
     false_abst = float(np.mean(p[y == 1] < threshold))
     correct_abst = float(np.mean(p[y == 0] < threshold)) if (y == 0).any() else float("nan")
-    abstain = Logistic(
-        abstain.features,
-        abstain.mean,
-        abstain.scale,
-        abstain.coef,
-        abstain.intercept,
-        round(threshold, 8),
-        f"Fitted by `python -m evals.fit_abstain` on {len(rows)} questions ({kits}: the tuning parts of the kits "
+    abstain = replace(
+        abstain,
+        threshold=round(threshold, 8),
+        note=f"Fitted by `python -m evals.fit_abstain` on {len(rows)} questions ({kits}: the tuning parts of the kits "
         f"and the seed gold set), {int(y.sum())} answerable. Logistic regression (C={C}) on standardized "
         f"features; threshold for false abstention <= {TARGET_FALSE_ABSTENTION} on that data: false abstention "
         f"{false_abst:.3f}, correct abstention {correct_abst:.3f}.",
@@ -161,14 +158,10 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
             break
     shown = [(right, short) for q, right, short in tops if q >= span_threshold and short]
     right = sum(1 for ok, _ in shown if ok)
-    spans = Logistic(
-        spans.features,
-        spans.mean,
-        spans.scale,
-        spans.coef,
-        spans.intercept,
-        round(span_threshold - 1e-6, 8),
-        f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
+    spans = replace(
+        spans,
+        threshold=round(span_threshold - 1e-6, 8),
+        note=f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
         f"{int(y.sum())} answerable questions of the same data, {sum(sy)} of them right (the span alone "
         f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for wrong "
         f"short answers <= {TARGET_WRONG_SHORT} of all {len(rows)} questions: shown on {len(shown)} answered "

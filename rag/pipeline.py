@@ -165,12 +165,16 @@ class Pipeline:
             except RagError:
                 pass
 
-        loader = getattr(self.generator, "load", None)  # the embedded model; a server is not called
+        def load_generator() -> None:
+            loader = getattr(self.generator, "load", None)  # the embedded model; a server is not called
+            if callable(loader):
+                loader()
+
         steps = [
             open_index,
             lambda: self.embedder.embed(["warm up"]),
             lambda: self.reader.read("warm up?", [Context("", "warm up")]),
-            loader if callable(loader) else (lambda: None),
+            load_generator,
             load,
         ]
         for step in steps:
@@ -318,7 +322,7 @@ class Pipeline:
         spans: list[tuple[str, Evidence, int, int]] = []  # short answer text, its sentence, body offsets
         # The span leads only when the span model is sure enough (its threshold keeps a wrong
         # short answer rare); otherwise the best evidence sentence does.
-        for pick in self._answers(query, hits, picks):
+        for pick in self._answers(query, picks):
             if pick.p < self.spans.threshold:
                 continue
             found = self.locate(pick.choice, hits, asked.articles)
@@ -368,14 +372,14 @@ class Pipeline:
         return out
 
     @staticmethod
-    def _answers(query: Query, hits: list[Hit], picks: list[Pick]) -> list[Pick]:
+    def _answers(query: Query, picks: list[Pick]) -> list[Pick]:
         """The readings that may be shown: the most likely one, or for a comparison the most
         likely of each article (the caller gates them by the span model's threshold)."""
         if not query.comparative:
             return picks[:1]
         per_doc: dict[str, Pick] = {}
         for pick in picks:
-            per_doc.setdefault(hits[pick.choice.index].passage.doc_id, pick)
+            per_doc.setdefault(pick.choice.doc, pick)
         return list(per_doc.values())[:MAX_SIDES]
 
     @staticmethod
