@@ -8,6 +8,7 @@ skipped with its line number and reason; every other row is indexed.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import sys
@@ -126,9 +127,25 @@ def _rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[
         yield from _csv_rows(path, suffix, found)
 
 
+def text_encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark) when every byte of the file decodes as UTF-8,
+    else Windows-1252 (what spreadsheet programs on Windows save): the same rule as article files,
+    checked over the whole file so a "café" far down is not turned into a replacement character."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
 def _csv_rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[str, Any]]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+    # errors="replace" only for the five bytes Windows-1252 leaves undefined.
+    with open(path, encoding=text_encoding(path), errors="replace", newline="") as fh:
         head = fh.read(65536)
         fh.seek(0)
         if "\x00" in head:

@@ -143,7 +143,7 @@ def add_document(
     if target.resolve().parent != docs_dir.resolve():
         raise BadFileError(f"{display}: unsafe file name")
     _parse_check(source, target.relative_to(docs_dir), display, limits, fields)
-    shutil.copyfile(source, target)
+    _copy(source, target)
     _remember(docs_dir, registry, target.relative_to(docs_dir).as_posix(), origin, fields)
     return target
 
@@ -179,7 +179,7 @@ def add_folder(
             continue
         target = docs_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        _copy(path, target)
         if fields and path.suffix.lower() in EXPORT_SUFFIXES:
             registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
         added.append(target)
@@ -213,6 +213,17 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
         )
     path.unlink()
     return path
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy beside the target, then rename over it: an interrupted copy never leaves a half-written
+    file, and a re-added file keeps its last good copy until the new one is whole."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _check(source: Path, display: str, limits: Limits) -> None:

@@ -185,6 +185,40 @@ def test_csv_export_with_a_column_map_and_a_ragged_line(tmp_path: Path) -> None:
         parse_map("title")
 
 
+def test_csv_exports_in_windows_1252_keep_their_accents(tmp_path: Path) -> None:
+    body = "The caf\u00e9 on the quay reopened \u2013 its owner said \u201cat last\u201d."
+    filler = "".join(f"Story {i},Plain text number {i}.\n" for i in range(3000))  # past any sniffed head
+    text = "title,text\n" + filler + f"Caf\u00e9 reopens,{body}\n"
+    for encoding in ("cp1252", "utf-8", "utf-8-sig"):
+        found = read(write(tmp_path / f"{encoding}.csv", text.encode(encoding)))
+        assert not found.skipped and found.articles[-1].title == "Caf\u00e9 reopens"
+        assert found.articles[-1].body == body, encoding
+
+
+def test_an_interrupted_copy_keeps_the_last_good_copy(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.files
+
+    source = write(tmp_path / "wire" / "a.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 8%.")
+    [copy] = add_paths(settings, [source])[0]
+    good = copy.read_bytes()
+    write(source, "Ferry fares to rise\nApril 3, 2024\nFerry fares will rise by 9% in May, not 8%.")
+
+    def half_copy(src: Path, dst: Path) -> None:  # the disk fills up half way through
+        Path(dst).write_bytes(Path(src).read_bytes()[:20])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index.files.shutil, "copyfile", half_copy)
+    with pytest.raises(OSError):
+        add_paths(settings, [source])
+    assert copy.read_bytes() == good
+    assert [p.name for p in copy.parent.iterdir() if p.name.endswith(".tmp")] == []
+    monkeypatch.undo()
+    add_paths(settings, [source])
+    assert b"9%" in copy.read_bytes()
+
+
 def test_index_a_csv_export_with_map_from_the_cli(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
