@@ -5,9 +5,10 @@ seed gold set:
   (`rag.abstain`), with one threshold chosen for false abstention <= TARGET_FALSE_ABSTENTION;
 - the short answer (`rag/models/spans.json`): a logistic regression over each passage's reading
   (`rag.spans`), labelled by whether the span alone satisfies the answer keys; it picks the span
-  among the passages read, and its threshold is the lowest from which shown short answers are
-  wrong on at most TARGET_WRONG_SHORT of the questions (counting every unanswerable question the
-  abstention model answers as wrong when its span is shown).
+  among the passages read, and its threshold is the lowest from which a shown short answer is
+  wrong while the quote under it is right on at most TARGET_WRONG_SHORT of the questions (the
+  case where the quote alone should show; the issue's target is 0.05, and the fit keeps a
+  margin below it for questions it has not seen).
 
     python -m evals.fit_abstain --collect     # answer the tuning questions, write the feature table
     python -m evals.fit_abstain               # fit both models from the table
@@ -37,7 +38,7 @@ from rag.spans import model_path as spans_path
 TABLE = Path(__file__).with_name("abstain_features.jsonl")
 KITS = ("news_dev", "squad2_dev", "mixed_dev")
 TARGET_FALSE_ABSTENTION = 0.05
-TARGET_WRONG_SHORT = 0.05  # share of questions whose short answer is shown but wrong
+TARGET_WRONG_SHORT = 0.04  # share of questions whose short answer is shown and wrong while its quote is right
 C = 1.0  # inverse L2 strength of both logistic regressions
 
 
@@ -81,11 +82,14 @@ def collect(root: Path, out: Path, table: Path) -> int:
                 }
                 for c, feats in zip(choices, span_features(query, choices))
             ]
+            # Whether the quote satisfies the answer keys (the answer without its short-answer line).
+            quote = answer.text.split("\n", 1)[-1] if answer.short_answer is not None else answer.text
             rows.append(
                 {
                     "id": item.id,
                     "kit": name,
                     "answerable": item.answerable,
+                    "quote_right": bool(item.answerable and key_groups_correct(quote, item.answer_keys)),
                     "features": {f: round(answer.signals[f], 6) for f in FEATURES},
                     "readings": readings,
                 }
@@ -144,28 +148,29 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     sx = [[rd["features"][f] for f in SPAN_FEATURES] for r in rows if r["answerable"] for rd in r["readings"]]
     sy = [int(rd["right"]) for r in rows if r["answerable"] for rd in r["readings"]]
     spans, _ = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
-    tops = []  # per answered question: (P of its most likely span, that span right, shown as short)
+    # Per answered question: P of its most likely span, that span right, the quote right, shown as short.
+    tops: list[tuple[float, bool, bool, bool]] = []
     for r, pa in zip(rows, p):
         if pa < threshold or not r["readings"]:
             continue
         top = max(r["readings"], key=lambda rd: spans.probability(rd["features"]))
-        tops.append((spans.probability(top["features"]), top["right"], top["short"]))
+        tops.append((spans.probability(top["features"]), top["right"], r["quote_right"], top["short"]))
     span_threshold = 2.0  # above every probability: never shown, when no threshold meets the target
-    for t in sorted({q for q, _, _ in tops}):
-        wrong = sum(1 for q, right, short in tops if q >= t and short and not right)
+    for t in sorted({q for q, *_ in tops}):
+        wrong = sum(1 for q, right, quoted, short in tops if q >= t and short and quoted and not right)
         if wrong / len(rows) <= TARGET_WRONG_SHORT:
             span_threshold = t
             break
-    shown = [(right, short) for q, right, short in tops if q >= span_threshold and short]
-    right = sum(1 for ok, _ in shown if ok)
+    shown = [right for q, right, _, short in tops if q >= span_threshold and short]
+    right = sum(shown)
     spans = replace(
         spans,
         threshold=round(span_threshold - 1e-6, 8),
         note=f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
         f"{int(y.sum())} answerable questions of the same data, {sum(sy)} of them right (the span alone "
-        f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for wrong "
-        f"short answers <= {TARGET_WRONG_SHORT} of all {len(rows)} questions: shown on {len(shown)} answered "
-        f"questions, {right} of them right.",
+        f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for short "
+        f"answers wrong under a right quote <= {TARGET_WRONG_SHORT} of all {len(rows)} questions: shown on "
+        f"{len(shown)} answered questions, {right} of them right.",
     )
     return abstain, spans
 

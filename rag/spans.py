@@ -4,8 +4,8 @@ whether the span has the type asked for, whether it only repeats the question), 
 tuning questions by `evals/fit_abstain.py` (label: the span alone satisfies the answer keys).
 
 The same probability picks the span among the passages read (the reader's margin alone compares
-badly across passages) and gates it: below the threshold, chosen so that wrong short answers stay
-under 5% of the tuning questions, the answer leads with the quote instead.
+badly across passages) and gates it: below the threshold, chosen so that a wrong short answer above
+a right quote stays under 4% of the tuning questions, the answer leads with the quote instead.
 """
 
 from __future__ import annotations
