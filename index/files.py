@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.dedup import merge_copies
-from index.parse import id_for
+from index.parse import file_ids, id_for
 from index.sources import (
     EXPORT_SUFFIXES,
     FEED_SUFFIXES,
@@ -87,20 +87,21 @@ def load_articles(
     limits = limits or Limits(article_bytes=max_bytes)
     parsed: list[Article] = []
     skipped: list[Skipped] = []
-    work: list[tuple[Path, Path, dict]] = []
+    work: list[tuple[Path, Path, str, dict]] = []  # file, its path in the folder, its id, column maps
     for folder in folders:
         if not folder.exists():
             continue
         files, missed = find_files([folder])
         skipped += missed
         maps = _registry(folder).get("fields", {}) if folder.is_dir() else {}
-        work += [(folder, path, maps) for path in files]
-    for n, (folder, path, maps) in enumerate(work):
+        relatives = [path.relative_to(folder) if folder.is_dir() else Path(path.name) for path in files]
+        ids = file_ids(relatives)
+        work += [(path, relative, ids[relative], maps) for path, relative in zip(files, relatives)]
+    for n, (path, relative, file_id, maps) in enumerate(work):
         if progress:
             progress(n, len(work))
-        relative = path.relative_to(folder) if folder.is_dir() else Path(path.name)
         try:
-            found = read_source(path, id_for(relative), limits, maps.get(relative.as_posix()))
+            found = read_source(path, file_id, limits, maps.get(relative.as_posix()))
         except BadFileError as exc:
             skipped.append(Skipped(str(path), str(exc).split(": ", 1)[-1]))
             continue
@@ -197,7 +198,16 @@ def add_folder(
 
 def remove_document(doc_id: str, docs_dir: Path) -> Path:
     """Delete the documents-folder file an article came from, found by the article's own recorded
-    path (seed articles cannot be removed; one entry of a feed or export goes only with its file)."""
+    path, or a whole feed or export by its file id (seed articles cannot be removed; one entry of
+    a feed or export goes only with its file)."""
+    files = find_files([docs_dir])[0] if docs_dir.is_dir() else []
+    by_id = {
+        file_id: docs_dir / relative for relative, file_id in file_ids([p.relative_to(docs_dir) for p in files]).items()
+    }
+    whole = by_id.get(doc_id)
+    if whole is not None and whole.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
+        whole.unlink()
+        return whole
     loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62)) if docs_dir.is_dir() else Loaded({})
     article = loaded.articles.get(doc_id)
     if article is None or not article.path:
@@ -207,7 +217,7 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
         raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")
     others = [a.doc_id for a in loaded.articles.values() if a.path == article.path and a.doc_id != doc_id]
     if others or path.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
-        file_id = id_for(path.relative_to(docs_dir))
+        file_id = next((i for i, p in by_id.items() if p == path), id_for(path.relative_to(docs_dir)))
         raise BadFileError(
             f"{doc_id}: one entry of {path.relative_to(docs_dir)}; remove the whole file with --remove {file_id}"
         )

@@ -102,6 +102,22 @@ def id_for(relative: Path) -> str:
     return "/".join(safe)[:200]
 
 
+def file_ids(relatives: list[Path]) -> dict[Path, str]:
+    """The id of each file: `id_for` its path, or with its type added when another file of the
+    folder has the same name but another type ("a.html" and "a.txt" -> "a-html", "a-txt"). Each id
+    depends only on the files of that name, never on sort order, so a new or removed file never
+    hands one article's id to another (a removed twin's id is simply gone)."""
+    groups: dict[str, list[Path]] = {}
+    for relative in relatives:
+        groups.setdefault(id_for(relative), []).append(relative)
+    out = {}
+    for base, paths in groups.items():
+        for relative in paths:
+            suffix = re.sub(r"[^A-Za-z0-9]+", "", relative.suffix.lower())
+            out[relative] = f"{base}-{suffix or 'file'}"[:200] if len(paths) > 1 else base
+    return out
+
+
 def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> Article:
     """Parse article text into an Article; never fails on odd layouts, only guesses less."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -261,6 +261,27 @@ def test_same_file_name_in_two_folders_is_two_articles(settings: Settings, tmp_p
     assert report.changed == ("bbc/article1",) and report.articles == 3
 
 
+def test_one_name_in_two_formats_gives_ids_that_never_move_to_another_article(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.replace(seeds="off")
+    page = "<html><head><title>Dam inspected</title></head><body><p>Engineers found no cracks in the dam.</p></body></html>"
+    write(tmp_path / "wire" / "a.html", page)
+    write(tmp_path / "wire" / "a.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 8% in May.")
+    write(tmp_path / "wire" / "b.txt", "Bridge reopens\nJune 1, 2024\nThe Orlen bridge reopened on Monday.")
+    add_paths(settings, [tmp_path / "wire"])
+    build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert set(articles) == {"wire/a-html", "wire/a-txt", "wire/b"}
+    assert "Ferry" in articles["wire/a-txt"].body and "cracks" in articles["wire/a-html"].body
+    # Once the page is gone no article takes over its id; the text file alone has the plain name.
+    (tmp_path / "wire" / "a.html").unlink()
+    add_paths(settings, [tmp_path / "wire"])
+    build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert set(articles) == {"wire/a", "wire/b"} and "Ferry" in articles["wire/a"].body
+
+
 def test_re_adding_a_folder_drops_files_deleted_from_it_and_keeps_broken_ones(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -411,8 +432,17 @@ def test_remove_finds_the_file_by_the_articles_own_path(settings: Settings, tmp_
     write(tmp_path / "bbc" / "report.txt", "Report\nMay 1, 2024\nThe report on the quay.")
     write(tmp_path / "bbc" / "report.csv", "title,text\nRow one,The first row.\nRow two,The second row.\n")
     add_paths(settings, [tmp_path / "bbc"])
-    removed = remove_document("bbc/report", settings.docs_dir)
+    ids = set(load_articles([settings.docs_dir], 5_000_000).articles)
+    row_id = next(d for d in ids if d.startswith("bbc/report-csv/"))
+    assert "bbc/report-txt" in ids
+    with pytest.raises(
+        BadFileError, match="one entry of bbc/report.csv; remove the whole file with --remove bbc/report-csv$"
+    ):
+        remove_document(row_id, settings.docs_dir)
+    removed = remove_document("bbc/report-txt", settings.docs_dir)
     assert removed.name == "report.txt" and (settings.docs_dir / "bbc" / "report.csv").is_file()
     row_id = next(d for d in load_articles([settings.docs_dir], 5_000_000).articles if d.startswith("bbc/report/"))
-    with pytest.raises(BadFileError, match="one entry of"):
+    with pytest.raises(BadFileError, match="remove the whole file with --remove bbc/report$"):
         remove_document(row_id, settings.docs_dir)
+    assert remove_document("bbc/report", settings.docs_dir).name == "report.csv"  # as the message says
+    assert not load_articles([settings.docs_dir], 5_000_000).articles
