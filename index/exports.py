@@ -110,21 +110,50 @@ def _rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[
                     continue
                 yield f"line {n}", row
     elif suffix == ".json":
-        try:
-            data = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadFileError(f"{path.name}: not valid JSON ({type(exc).__name__})") from None
-        if isinstance(data, dict):  # {"articles": [...]} and the like
-            data = next((v for v in data.values() if isinstance(v, list)), None)
-        if not isinstance(data, list):
-            raise BadFileError(f"{path.name}: expected a JSON array of article objects")
-        for n, row in enumerate(data, 1):
-            if isinstance(row, dict):
-                yield f"item {n}", row
-            else:
-                found.skipped.append(Skipped(f"{path} item {n}", "not a JSON object"))
+        yield from _json_array_rows(path, found)
     else:
         yield from _csv_rows(path, suffix, found)
+
+
+def _json_array_rows(path: Path, found: Found) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The objects of a JSON array (or of the first array inside a top-level object, as in
+    {"articles": [...]}), read one at a time with ijson: a large export is never held whole in
+    memory, and a file cut or broken part way keeps the rows before the break."""
+    import ijson  # type: ignore[import-untyped]
+
+    with open(path, "rb") as fh:
+        prefix = None
+        try:
+            events = ijson.parse(fh)
+            _, event, _ = next(events)
+            if event == "start_array":
+                prefix = "item"
+            elif event == "start_map":
+                key = None
+                for at, event, value in events:
+                    if at == "" and event == "map_key":
+                        key = value
+                    elif at == key and event == "start_array":
+                        prefix = f"{key}.item"
+                        break
+                    elif at == "" and event == "end_map":
+                        break
+        except (ijson.JSONError, UnicodeDecodeError, StopIteration) as exc:
+            raise BadFileError(f"{path.name}: not valid JSON ({type(exc).__name__})") from None
+        if prefix is None:
+            raise BadFileError(f"{path.name}: expected a JSON array of article objects")
+        fh.seek(0)
+        n = 0
+        try:
+            for n, row in enumerate(ijson.items(fh, prefix, use_float=True), 1):
+                if isinstance(row, dict):
+                    yield f"item {n}", row
+                else:
+                    found.skipped.append(Skipped(f"{path} item {n}", "not a JSON object"))
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            found.skipped.append(
+                Skipped(f"{path} after item {n}", f"not valid JSON from here on ({type(exc).__name__})")
+            )
 
 
 def text_encoding(path: Path) -> str:

@@ -163,6 +163,29 @@ def test_jsonl_export_rows_and_bad_rows(tmp_path: Path) -> None:
     assert [a.doc_id for a in read(tmp_path / "export.jsonl").articles] == [ferry.doc_id, lighthouse.doc_id]
 
 
+def test_json_array_exports_are_read_row_by_row_and_a_cut_file_keeps_its_first_rows(tmp_path: Path) -> None:
+    rows = [
+        {"title": f"Tide table {i}", "date": f"2024-05-0{i + 1}", "text": f"High tide at {i} pm."} for i in range(3)
+    ]
+    plain = read(write(tmp_path / "plain.json", json.dumps(rows)))
+    assert [a.title for a in plain.articles] == ["Tide table 0", "Tide table 1", "Tide table 2"]
+    wrapped = {"status": "ok", "meta": {"pages": [1, 2]}, "articles": [rows[0], "a string", rows[1]], "more": []}
+    found = read(write(tmp_path / "wrapped.json", json.dumps(wrapped)))
+    assert [a.title for a in found.articles] == ["Tide table 0", "Tide table 1"]
+    assert [s.reason for s in found.skipped] == ["not a JSON object"]
+    cut = json.dumps(rows)[:-40]  # a download that stopped part way through the last row
+    found = read(write(tmp_path / "cut.json", cut))
+    assert [a.title for a in found.articles] == ["Tide table 0", "Tide table 1"]
+    assert [s.reason for s in found.skipped] == ["not valid JSON from here on (IncompleteJSONError)"]
+    for text, reason in (
+        ("{not json", "not valid JSON"),
+        ('{"count": 3}', "expected a JSON array"),
+        ("   ", "not valid JSON"),
+    ):
+        with pytest.raises(BadFileError, match=reason):
+            read(write(tmp_path / "bad.json", text))
+
+
 def test_csv_export_with_a_column_map_and_a_ragged_line(tmp_path: Path) -> None:
     text = (
         "Story Title;Filed;Paper;Story Body\n"
