@@ -333,7 +333,11 @@ class Pipeline:
             text = pick.choice.reading.text
             if short_form(query, text):
                 spans.append((text, sentence, s, e))
-        if not leads:
+        if leads:
+            # The best-matching sentence is quoted too: a short answer that is wrong still comes
+            # with the quote that may hold the right one.
+            leads += evidence[:1]
+        else:
             # Not sure of the span: quote the best-matching sentence, and the sentence the reader
             # would answer from when it is another one (answers often sit beside the best match).
             leads = evidence[:1]
