@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 Stages = Callable[[str, int, int], None]
 BUILD_FILE = "build.json"  # in an unpublished generation: what it is being built from
 EMBED_CHUNK = 512
-PARSER_VERSION = 5  # bump when parsing changes what is stored, so indexes are rebuilt
+PARSER_VERSION = 6  # bump when parsing changes what is stored, so indexes are rebuilt
 # A superseded generation is kept this long after its successor was published: a question that
 # started on it (queued behind the generator under load, say) still reads its store to the end.
 RETAIN_SECONDS = 120.0

@@ -48,6 +48,23 @@ class _without_torch:
             del sys.modules["torch"]
 
 
+def without_leading_place(name: str) -> str:
+    """An outlet's name without the place a dateline puts before it, as pages saved without the
+    dateline's brackets read ("New York CNN Business" -> "CNN Business"): the place is the name
+    spaCy finds at its start (a city, country or region) when more of the name follows. A name
+    that is one organisation to spaCy ("New York Times", "Washington Post") stays whole."""
+    if " " not in name.strip():
+        return name
+    nlp = load()
+    disabled = [p for p in nlp.pipe_names if p not in PASSAGE_PIPES]
+    doc = nlp(name, disable=disabled)
+    ents = list(doc.ents)
+    if not ents or ents[0].start != 0 or ents[0].label_ not in ("GPE", "LOC"):
+        return name
+    rest = name[ents[0].end_char :].strip(" ,")
+    return rest if rest and rest[0].isupper() else name
+
+
 def parse(text: str) -> Any:
     """A spaCy Doc of one text (a question): tags, parse, lemmas and names."""
     return load()(text)

@@ -286,8 +286,10 @@ def _parse_plain(text: str, markdown: bool) -> tuple[str, str | None, str | None
     if first is not None and not source:
         dateline = _DATELINE.match(remaining[first])
         wire = _WIRE_DATELINE.match(remaining[first])
-        if dateline:  # "CNN —": the outlet's dateline opens the body
-            source = dateline.group("source")
+        if dateline:  # "CNN —", "London CNN —": the outlet's dateline opens the body
+            from index.nlp import without_leading_place
+
+            source = without_leading_place(dateline.group("source"))
             remaining = remaining[first + 1 :]
         elif wire and len(remaining[first]) > wire.end():  # "PARIS (AP) — The ...": keep the sentence
             source = wire.group("source")

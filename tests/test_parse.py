@@ -92,6 +92,10 @@ def test_source_label() -> None:
     ("opening", "source", "body"),
     [
         ("Harbour Daily —\nThe ferry resumed service.", "Harbour Daily", "The ferry resumed service."),
+        # A dateline saved without its brackets ("Hong Kong (CNN Business) —"): the place goes.
+        ("Hong Kong CNN Business —\nThe ferry resumed service.", "CNN Business", "The ferry resumed service."),
+        ("London CNN —\nThe ferry resumed service.", "CNN", "The ferry resumed service."),
+        ("New York Times —\nThe ferry resumed service.", "New York Times", "The ferry resumed service."),
         ("PORT ELLEN (Island Wire) — The ferry resumed service.", "Island Wire", "The ferry resumed service."),
         ("Oslo, Norway (NTB) – The ferry resumed service.", "NTB", "The ferry resumed service."),
         ("Mayor (left) — said the ferry resumed service.", None, "Mayor (left) — said the ferry resumed service."),
