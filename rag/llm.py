@@ -72,6 +72,13 @@ class LlamaCppGenerator:
             seed=0,
         )
 
+    def prime(self, messages: list[Message]) -> None:
+        """Read a prompt's fixed opening (the system prompt) into llama.cpp's cache ahead of the
+        first question: a later prompt that begins the same way reads only what follows it."""
+        with self._lock:
+            for _ in self.load().create_chat_completion(messages=messages, stream=True, max_tokens=1, temperature=0.0):
+                pass
+
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         """Greedy decoding; concurrent callers queue on a lock (llama.cpp contexts are not thread-safe)."""
         with self._lock:

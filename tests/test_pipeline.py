@@ -320,9 +320,13 @@ def test_a_comparison_gets_the_best_passages_of_each_article(pipeline: Pipeline)
 
 class _LoadingGenerator(FakeGenerator):
     loads = 0
+    primed: list[list[dict[str, str]]]
 
     def load(self) -> None:
         self.loads += 1
+
+    def prime(self, messages: list[dict[str, str]]) -> None:
+        self.primed = [*getattr(self, "primed", []), messages]
 
 
 def test_warm_loads_the_models_and_opens_the_index_before_any_question(built: Settings) -> None:
@@ -332,6 +336,24 @@ def test_warm_loads_the_models_and_opens_the_index_before_any_question(built: Se
     assert pipe._retriever is not None and generator.loads == 1
     assert pipe.reader._session is not None  # type: ignore[attr-defined]
     assert pipe.ask(FIGHTERS).citations
+
+
+def test_the_server_warm_up_reads_the_system_prompt_into_the_embedded_model(built: Settings) -> None:
+    from rag.llm import LlamaCppGenerator
+    from rag.prompt import answer_messages
+
+    fake = _LoadingGenerator()
+    Pipeline(built, HashEmbedder(), fake).warm()
+    assert not hasattr(fake, "primed")  # rag ask: the question itself needs the two cores
+    Pipeline(built, HashEmbedder(), fake).warm(prime=True)
+    [messages] = fake.primed
+    assert messages[0] == answer_messages(FIGHTERS, [], {})[0]  # the system prompt every answer starts with
+    real = LlamaCppGenerator()
+    real.prime(messages)
+    llm = real.load()
+    system = llm.tokenize(messages[0]["content"].encode(), add_bos=False, special=False)
+    assert llm.n_tokens > len(system)  # held in llama.cpp's cache for the first question to reuse
+    assert "".join(real.stream(answer_messages(FIGHTERS, [], {}), 8)).strip()
 
 
 def test_warm_leaves_a_missing_index_to_the_first_question(settings: Settings) -> None:

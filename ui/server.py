@@ -117,7 +117,7 @@ def serve(settings: Settings, allow_open: bool = False) -> None:
 
 def _warm(pipelines: Pipelines) -> None:
     try:
-        pipelines.get().warm()
+        pipelines.get().warm(prime=True)
     except Exception as exc:  # the first question reports the same failure to the person asking
         print(f"warning: models not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
 
