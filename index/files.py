@@ -124,16 +124,14 @@ def safe_name(name: str) -> str:
 def add_document(
     source: Path,
     docs_dir: Path,
-    max_bytes: int,
+    limits: Limits,
     name: str | None = None,
     fields: Mapping[str, str] | None = None,
     origin: str | None = None,
-    limits: Limits | None = None,
 ) -> Path:
     """Validate a file and copy it into the documents folder under a safe name that no other
     source holds (re-adding the same origin replaces its copy; identical bytes are not copied twice)."""
     display = name or source.name
-    limits = limits or Limits(article_bytes=max_bytes)
     _check(source, display, limits)
     docs_dir.mkdir(parents=True, exist_ok=True)
     registry = _registry(docs_dir)

@@ -52,7 +52,7 @@ def without_leading_place(name: str) -> str:
     """An outlet's name without the place a dateline puts before it, as pages saved without the
     dateline's brackets read ("New York CNN Business" -> "CNN Business"): the place is the name
     spaCy finds at its start (a city, country or region) when more of the name follows. A name
-    that is one organisation to spaCy ("New York Times", "Washington Post") stays whole."""
+    that is one organisation to spaCy ("New York Times") stays whole."""
     if " " not in name.strip():
         return name
     nlp = load()

@@ -33,9 +33,7 @@ def add_paths(
         skipped += missed
         for file in files:
             try:
-                added.append(
-                    add_document(file, settings.docs_dir, settings.max_file_bytes, fields=fields, limits=limits)
-                )
+                added.append(add_document(file, settings.docs_dir, limits, fields=fields))
             except BadFileError as exc:
                 skipped.append(Skipped(str(file), str(exc).split(": ", 1)[-1]))
     return added, skipped

@@ -16,6 +16,7 @@ from index.build import build_index
 from index.embed import HashEmbedder
 from index.files import add_document, find_files, load_articles, safe_name
 from index.snapshot import Snapshot
+from index.sources import Limits
 from rag.cli import main
 from rag.errors import BadFileError, RagError
 from rag.indexing import add_paths
@@ -74,7 +75,7 @@ def test_upload_names_are_sanitized_and_stored_only_in_the_documents_folder(
     source.write_text(ARTICLE)
     docs = tmp_path / "data" / "docs"
     before = tree(tmp_path)
-    target = add_document(source, docs, 5_000_000, name)
+    target = add_document(source, docs, Limits(), name)
     assert target == docs.resolve() / stored and target.read_text() == ARTICLE
     # Besides the file, only the folder's record of where its files came from.
     assert tree(tmp_path) - before == {"data", "data/docs", f"data/docs/{stored}", "data/docs/.sources.json"}
@@ -102,7 +103,7 @@ def test_bad_uploads_are_refused_with_a_reason_and_nothing_is_stored(
     source.write_bytes(content)
     docs = tmp_path / "docs"
     with pytest.raises(BadFileError, match=re.escape(reason)) as caught:
-        add_document(source, docs, 2_000, name)
+        add_document(source, docs, Limits(article_bytes=2_000), name)
     assert "\n" not in str(caught.value) and str(caught.value).startswith(name)
     assert not docs.exists() or not any(docs.iterdir())
 
@@ -117,13 +118,13 @@ def test_symlinks_are_never_uploaded_or_written_through(tmp_path: Path) -> None:
     link = tmp_path / "link.txt"
     link.symlink_to(secret)
     with pytest.raises(BadFileError, match="symbolic links are not accepted"):
-        add_document(link, docs, 5_000_000)
+        add_document(link, docs, Limits())
     # A link already planted in the documents folder must not be written through by an upload.
     (docs / "planted.txt").symlink_to(outside / "victim.txt")
     source = tmp_path / "new.txt"
     source.write_text(ARTICLE)
     with pytest.raises(BadFileError, match="unsafe file name"):
-        add_document(source, docs, 5_000_000, "planted.txt")
+        add_document(source, docs, Limits(), "planted.txt")
     assert not (outside / "victim.txt").exists() and secret.read_text() == SECRET
 
 

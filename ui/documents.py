@@ -8,7 +8,7 @@ from pathlib import Path
 from index.build import BuildReport, Progress
 from index.files import add_document, find_files, remove_document
 from index.parse import id_for
-from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES
+from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES, Limits
 from rag.errors import BadFileError, RagError
 from rag.types import Article
 from ui import render
@@ -74,7 +74,7 @@ class Documents:
             try:
                 if path.suffix.lower() not in UPLOAD_TYPES:
                     raise BadFileError(f"{name}: unsupported type {path.suffix or '(none)'}; use {SUPPORTED_HELP}")
-                add_document(path, self.settings.docs_dir, self.settings.max_file_bytes, name)
+                add_document(path, self.settings.docs_dir, Limits.of(self.settings), name)
                 added.append(name)
             except BadFileError as exc:
                 refused.append(f"Refused {one_line(exc)}")
