@@ -118,10 +118,18 @@ def _rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[
 def _json_array_rows(path: Path, found: Found) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """The objects of a JSON array (or of the first array inside a top-level object, as in
     {"articles": [...]}), read one at a time with ijson: a large export is never held whole in
-    memory, and a file cut or broken part way keeps the rows before the break."""
+    memory, and a file cut or broken part way keeps the rows before the break. What the streaming
+    parser does not take (UTF-16 or UTF-32 text, NaN as Python's json writes it) is parsed whole
+    by the standard library, up to WHOLE_JSON_BYTES."""
     import ijson  # type: ignore[import-untyped]
 
     with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(head) == 4 and 0 in head):
+            yield from _rows_of(_array_in(_load_json(path), path), path, found, 0)
+            return
+        skip = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        fh.seek(skip)
         prefix = None
         try:
             events = ijson.parse(fh)
@@ -138,43 +146,70 @@ def _json_array_rows(path: Path, found: Found) -> Iterator[tuple[str, Mapping[st
                         break
                     elif at == "" and event == "end_map":
                         break
-        except (ijson.JSONError, UnicodeDecodeError, StopIteration) as exc:
-            raise BadFileError(f"{path.name}: not valid JSON ({type(exc).__name__})") from None
+        except (ijson.JSONError, UnicodeDecodeError, StopIteration):
+            yield from _rows_of(_array_in(_load_json(path), path), path, found, 0)
+            return
         if prefix is None:
             raise BadFileError(f"{path.name}: expected a JSON array of article objects")
-        fh.seek(0)
+        fh.seek(skip)
         n = 0
         try:
             for n, row in enumerate(ijson.items(fh, prefix, use_float=True), 1):
-                if isinstance(row, dict):
-                    yield f"item {n}", row
-                else:
-                    found.skipped.append(Skipped(f"{path} item {n}", "not a JSON object"))
+                yield from _rows_of([row], path, found, n - 1)
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            found.skipped.append(
-                Skipped(f"{path} after item {n}", f"not valid JSON from here on ({type(exc).__name__})")
-            )
+            try:  # NaN and the like: the standard parser takes them; a cut file it does not
+                rest = _array_in(_load_json(path), path)[n:]
+            except BadFileError:
+                reason = f"not valid JSON from here on ({type(exc).__name__})"
+                found.skipped.append(Skipped(f"{path} after item {n}", reason))
+                return
+            yield from _rows_of(rest, path, found, n)
 
 
-def text_encoding(path: Path) -> str:
-    """UTF-8 (with or without a byte-order mark) when every byte of the file decodes as UTF-8,
-    else Windows-1252 (what spreadsheet programs on Windows save): the same rule as article files,
-    checked over the whole file so a "café" far down is not turned into a replacement character."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+WHOLE_JSON_BYTES = 200_000_000  # JSON the streaming parser refuses is read whole only up to this size
+
+
+def _load_json(path: Path) -> Any:
+    if path.stat().st_size > WHOLE_JSON_BYTES:
+        raise BadFileError(f"{path.name}: not JSON the streaming parser reads, and too large to read whole")
+    try:
+        return json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadFileError(f"{path.name}: not valid JSON ({type(exc).__name__})") from None
+
+
+def _array_in(data: Any, path: Path) -> list[Any]:
+    if isinstance(data, dict):  # {"articles": [...]} and the like
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        raise BadFileError(f"{path.name}: expected a JSON array of article objects")
+    return data
+
+
+def _rows_of(items: list[Any], path: Path, found: Found, before: int) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The objects among array items numbered from `before + 1`; anything else is skipped."""
+    for n, row in enumerate(items, before + 1):
+        if isinstance(row, dict):
+            yield f"item {n}", row
+        else:
+            found.skipped.append(Skipped(f"{path} item {n}", "not a JSON object"))
+
+
+def _utf8_else_cp1252(error: UnicodeError) -> tuple[str, int]:
+    """A decoding error handler: bytes that are not UTF-8 are read as Windows-1252 (what
+    spreadsheet programs on Windows save), so a file that mixes the two keeps every accent."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("rag-utf8-else-cp1252", _utf8_else_cp1252)
 
 
 def _csv_rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[str, Any]]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    # errors="replace" only for the five bytes Windows-1252 leaves undefined.
-    with open(path, encoding=text_encoding(path), errors="replace", newline="") as fh:
+    # UTF-8, and any byte that is not, as Windows-1252 (one stray byte never garbles the rest).
+    with open(path, encoding="utf-8-sig", errors="rag-utf8-else-cp1252", newline="") as fh:
         head = fh.read(65536)
         fh.seek(0)
         if "\x00" in head:

@@ -14,6 +14,8 @@ import json
 import os
 import re
 import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +207,7 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
     whole = by_id.get(doc_id)
     if whole is not None and whole.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
         whole.unlink()
+        _forget(docs_dir, whole.relative_to(docs_dir).as_posix())
         return whole
     loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62)) if docs_dir.is_dir() else Loaded({})
     article = loaded.articles.get(doc_id)
@@ -226,7 +229,9 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
 def _copy(source: Path, target: Path) -> None:
     """Copy beside the target, then rename over it: an interrupted copy never leaves a half-written
     file, and a re-added file keeps its last good copy until the new one is whole."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)  # a name of its own: two uploads of one name at once never share it
     try:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
@@ -287,6 +292,19 @@ def _remember(docs_dir: Path, registry: dict, relative: str, origin: str, fields
     registry.setdefault("origins", {})[relative] = origin
     if fields:
         registry.setdefault("fields", {})[relative] = dict(fields)
-    tmp = docs_dir / f".{REGISTRY}.{os.getpid()}.tmp"
+    _write_registry(docs_dir, registry)
+
+
+def _forget(docs_dir: Path, relative: str) -> None:
+    """A removed file's origin and column map leave the registry (a new file of that name starts fresh)."""
+    registry = _registry(docs_dir)
+    if relative in registry.get("origins", {}) or relative in registry.get("fields", {}):
+        registry.get("origins", {}).pop(relative, None)
+        registry.get("fields", {}).pop(relative, None)
+        _write_registry(docs_dir, registry)
+
+
+def _write_registry(docs_dir: Path, registry: dict) -> None:
+    tmp = docs_dir / f".{REGISTRY}.{os.getpid()}.{threading.get_ident()}.tmp"
     tmp.write_text(json.dumps(registry, indent=1, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, docs_dir / REGISTRY)

@@ -52,7 +52,8 @@ def without_leading_place(name: str) -> str:
     """An outlet's name without the place a dateline puts before it, as pages saved without the
     dateline's brackets read ("New York CNN Business" -> "CNN Business"): the place is the name
     spaCy finds at its start (a city, country or region) when more of the name follows. A name
-    that is one organisation to spaCy ("New York Times") stays whole."""
+    that is one organisation to spaCy ("New York Times") stays whole, and so does one whose rest
+    is not an organisation's name ("Chicago Tribune": "Tribune" alone names no outlet)."""
     if " " not in name.strip():
         return name
     nlp = load()
@@ -62,7 +63,9 @@ def without_leading_place(name: str) -> str:
     if not ents or ents[0].start != 0 or ents[0].label_ not in ("GPE", "LOC"):
         return name
     rest = name[ents[0].end_char :].strip(" ,")
-    return rest if rest and rest[0].isupper() else name
+    after = [t for t in doc if t.idx >= ents[0].end_char and t.text != ","]
+    named = any(e.label_ == "ORG" and e.start == after[0].i for e in ents[1:]) if after else False
+    return rest if rest and (named or after[0].text.isupper()) else name
 
 
 def parse(text: str) -> Any:

@@ -3,6 +3,7 @@ folders make up the archive. Every text here was written for these tests."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -177,6 +178,15 @@ def test_json_array_exports_are_read_row_by_row_and_a_cut_file_keeps_its_first_r
     found = read(write(tmp_path / "cut.json", cut))
     assert [a.title for a in found.articles] == ["Tide table 0", "Tide table 1"]
     assert [s.reason for s in found.skipped] == ["not valid JSON from here on (IncompleteJSONError)"]
+    # What the streaming parser does not take is read whole: a byte-order mark, UTF-16, NaN.
+    for name, data in (
+        ("bom.json", codecs.BOM_UTF8 + json.dumps(rows).encode()),
+        ("utf16.json", json.dumps(rows).encode("utf-16")),
+        ("nan.json", json.dumps([{**rows[0], "score": float("nan")}, rows[1], rows[2]]).encode()),
+    ):
+        found = read(write(tmp_path / name, data))
+        assert [a.title for a in found.articles] == ["Tide table 0", "Tide table 1", "Tide table 2"], name
+        assert not found.skipped
     for text, reason in (
         ("{not json", "not valid JSON"),
         ('{"count": 3}', "expected a JSON array"),
@@ -216,6 +226,13 @@ def test_csv_exports_in_windows_1252_keep_their_accents(tmp_path: Path) -> None:
         found = read(write(tmp_path / f"{encoding}.csv", text.encode(encoding)))
         assert not found.skipped and found.articles[-1].title == "Caf\u00e9 reopens"
         assert found.articles[-1].body == body, encoding
+    # One row pasted in from a Windows file does not garble the UTF-8 rows around it.
+    mixed = (
+        "title,text\nNa\u00efve start,The \u00fcber-ferry sailed.\n".encode()
+        + f"Caf\u00e9 reopens,{body}\n".encode("cp1252")
+    )
+    first, second = read(write(tmp_path / "mixed.csv", mixed)).articles
+    assert (first.title, first.body, second.body) == ("Na\u00efve start", "The \u00fcber-ferry sailed.", body)
 
 
 def test_an_interrupted_copy_keeps_the_last_good_copy(
@@ -469,3 +486,11 @@ def test_remove_finds_the_file_by_the_articles_own_path(settings: Settings, tmp_
         remove_document(row_id, settings.docs_dir)
     assert remove_document("bbc/report", settings.docs_dir).name == "report.csv"  # as the message says
     assert not load_articles([settings.docs_dir], 5_000_000).articles
+    # A removed export's column map goes with it: a new file of that name is read by its own columns.
+    mapped = write(tmp_path / "news.csv", "Headline,Story\nDam inspected,Engineers found no cracks.\n")
+    add_paths(settings, [mapped], fields={"title": "Headline", "body": "Story"})
+    assert remove_document("news", settings.docs_dir).name == "news.csv"
+    write(mapped, "title,text\nBridge reopens,The bridge reopened.\n")
+    add_paths(settings, [mapped])
+    [bridge] = load_articles([settings.docs_dir], 5_000_000).articles.values()
+    assert bridge.body == "The bridge reopened."

@@ -96,6 +96,8 @@ def test_source_label() -> None:
         ("Hong Kong CNN Business —\nThe ferry resumed service.", "CNN Business", "The ferry resumed service."),
         ("London CNN —\nThe ferry resumed service.", "CNN", "The ferry resumed service."),
         ("New York Times —\nThe ferry resumed service.", "New York Times", "The ferry resumed service."),
+        ("Chicago Tribune —\nThe ferry resumed service.", "Chicago Tribune", "The ferry resumed service."),
+        ("Kansas City Star —\nThe ferry resumed service.", "Kansas City Star", "The ferry resumed service."),
         ("PORT ELLEN (Island Wire) — The ferry resumed service.", "Island Wire", "The ferry resumed service."),
         ("Oslo, Norway (NTB) – The ferry resumed service.", "NTB", "The ferry resumed service."),
         ("Mayor (left) — said the ferry resumed service.", None, "Mayor (left) — said the ferry resumed service."),

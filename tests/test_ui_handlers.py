@@ -178,12 +178,12 @@ def test_binary_oversized_and_wrong_type_uploads_are_refused(
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4 hello")
     (folder / "page.docx").write_text("<p>The Basra port reopened.</p>")
     row = '{"title": "Port news", "text": "The Basra port reopened."}\n'
-    (folder / "rows.jsonl").write_text(row * 60)  # 3,600 bytes: over the export limit below
+    (folder / "rows.jsonl").write_text(row * 60)  # 3,540 bytes: over the export limit below
     small = Pipelines(settings.replace(max_file_bytes=2000, max_export_bytes=3000), lambda s: pipelines.get())
     message = Documents(small).add([str(p) for p in sorted(folder.iterdir())])
     assert "Refused blob.txt: binary" in message
     assert "Refused big.txt: 10,000 bytes is over the 2,000-byte limit" in message
-    assert "Refused rows.jsonl: 3,600 bytes is over the 3,000-byte limit" in message
+    assert "Refused rows.jsonl: 3,540 bytes is over the 3,000-byte limit" in message
     assert "Refused notes.pdf: unsupported type .pdf" in message and "Refused page.docx: unsupported type" in message
     assert "rag-status-error" in message and "Added" not in message
     assert not settings.docs_dir.exists() or not any(settings.docs_dir.iterdir())
