@@ -113,7 +113,7 @@ def file_ids(relatives: list[Path]) -> dict[Path, str]:
     out = {}
     for base, paths in groups.items():
         for relative in paths:
-            suffix = re.sub(r"[^A-Za-z0-9]+", "", relative.suffix.lower())
+            suffix = re.sub(r"[^A-Za-z0-9]+", "", relative.suffix)  # case kept: a.txt and a.TXT differ
             out[relative] = f"{base}-{suffix or 'file'}"[:200] if len(paths) > 1 else base
     return out
 

@@ -135,3 +135,10 @@ def test_size_limit(tmp_path: Path) -> None:
     f.write_text("word " * 1000)
     with pytest.raises(BadFileError, match="limit"):
         parse_file(f, max_bytes=100)
+
+
+def test_file_ids_tell_same_name_files_apart_by_type_only_within_one_folder() -> None:
+    from index.parse import file_ids
+
+    paths = [Path(p) for p in ("w/a.html", "w/a.txt", "w/b.txt", "x/a.txt", "w/c.txt", "w/c.TXT", "d.md")]
+    assert list(file_ids(paths).values()) == ["w/a-html", "w/a-txt", "w/b", "x/a", "w/c-txt", "w/c-TXT", "d"]
