@@ -59,6 +59,20 @@ REFUSE_TEXT = (
 )
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a two-part question, read on its own."""
+
+    query: Query
+    choices: list[Choice]
+    evidence: list[Evidence]
+
+    @property
+    def best(self) -> Choice | None:
+        """The reading the abstention model looks at (the reader's largest margin)."""
+        return max(self.choices, key=lambda c: c.reading.margin) if self.choices else None
+
+
 @dataclass
 class Asked:
     """One question on its way through the pipeline: what every handler reads."""
@@ -310,17 +324,27 @@ class Pipeline:
         yield Final(replace(asked.base(), text=text, citations=citations, mode="spelling", timings_ms=asked.done()))
 
     def answer_question(self, asked: Asked) -> Iterator[Event]:
-        """Read, decide, compose: a short answer and its quote, or "the articles don't say"."""
+        """Read, decide, compose: a short answer and its quote, or "the articles don't say". A
+        two-part question ("How many X, and when did Y?") is also read part by part: it is answered
+        when a part is, and each part gets its own short answer."""
         t = time.perf_counter()
         query, hits = asked.query, asked.hits
         evidence = select_evidence(query.text, hits, self.sentence_embedder, asked.vector)
         asked.timings["evidence"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        choices = self.read(query.text, hits, asked.retriever.snapshot)
+        snapshot, archive = asked.retriever.snapshot, asked.retriever.archive
+        choices = self.read(query.text, hits, snapshot)
+        parts = [
+            Part(q, self.read(q.text, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
+            for q in (parse_query(text) for text in query.parts)
+            if len(query.parts) > 1 and not query.comparative
+        ]
         asked.timings["read"] = (time.perf_counter() - t) * 1000
         best = max(choices, key=lambda c: c.reading.margin) if choices else None
-        signals = features(query, best, evidence, asked.retriever.archive)
+        signals = features(query, best, evidence, archive)
         p = self.abstainer.probability(signals)
+        for part in parts:
+            p = max(p, self.abstainer.probability(features(part.query, part.best, part.evidence, archive)))
         signals["p_answerable"] = p
         base = replace(asked.base(), signals=signals)
         if best is None or not evidence or p < self.abstainer.threshold:
@@ -331,8 +355,12 @@ class Pipeline:
         leads: list[Evidence] = []
         spans: list[tuple[str, Evidence, int, int]] = []  # short answer text, its sentence, body offsets
         # The span leads only when the span model is sure enough (its threshold keeps a wrong
-        # short answer rare); otherwise the best evidence sentence does.
-        for pick in self._answers(query, picks):
+        # short answer above a right quote rare); otherwise the best evidence sentence does.
+        if parts:
+            shown = [(pt.query, pick) for pt in parts for pick in rank_spans(self.spans, pt.query, pt.choices)[:1]]
+        else:
+            shown = [(query, pick) for pick in self._answers(query, picks)]
+        for asked_for, pick in shown:
             if pick.p < self.spans.threshold:
                 continue
             found = self.locate(pick.choice, hits, asked.articles)
@@ -341,7 +369,7 @@ class Pipeline:
             sentence, s, e = found
             leads.append(sentence)
             text = pick.choice.reading.text
-            if short_form(query, text):
+            if short_form(asked_for, text):
                 spans.append((text, sentence, s, e))
         if leads:
             # The best-matching sentence is quoted too: a short answer that is wrong still comes
@@ -354,9 +382,11 @@ class Pipeline:
             found = self.locate(picks[0].choice, hits, asked.articles)
             if found is not None:
                 leads.append(found[0])
-        for part in query.parts[1:]:
-            part_evidence = select_evidence(part, hits, self.sentence_embedder)
-            leads += part_evidence[:1]
+        for part in parts:  # each part's best-matching sentence
+            leads += part.evidence[:1]
+        if not parts:  # a comparison's second part
+            for text in query.parts[1:]:
+                leads += select_evidence(text, hits, self.sentence_embedder)[:1]
         sources = distinct(leads + evidence, N_SOURCES)
         must_quote = len(distinct(leads, N_SOURCES))
         yield from self._compose(asked, base, sources, must_quote, spans, p)

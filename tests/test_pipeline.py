@@ -301,6 +301,17 @@ def test_a_short_answer_leads_and_its_sentence_is_quoted(pipeline: Pipeline, fak
     assert answer.short_answer.text in cited.sentence  # the quote that proves it holds it
 
 
+def test_a_two_part_question_gets_a_short_answer_for_each_part(pipeline: Pipeline) -> None:
+    answer = pipeline.ask(
+        "How many Shiite armed groups are in the Islamic Resistance in Iraq, and how many fighters do they command?"
+    )
+    assert not answer.abstained and answer.short_answer is not None
+    first_line = answer.text.split("\n", 1)[0]
+    groups, fighters = (part.rsplit(" [", 1)[0] for part in first_line.split("; "))  # one per part
+    assert groups.startswith("10") and fighters == "50,000"
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
 def test_why_questions_keep_a_sentence_answer(pipeline: Pipeline) -> None:
     answer = pipeline.ask("Why are the militias prepared to disarm?")
     assert not answer.abstained and answer.short_answer is None and answer.citations
