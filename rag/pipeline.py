@@ -369,7 +369,8 @@ class Pipeline:
             sentence, s, e = found
             leads.append(sentence)
             text = pick.choice.reading.text
-            if short_form(asked_for, text):
+            same = any(sp[1].passage.doc_id == sentence.passage.doc_id and sp[2:] == (s, e) for sp in spans)
+            if short_form(asked_for, text) and not same:  # two parts read as one span: shown once
                 spans.append((text, sentence, s, e))
         if leads:
             # The best-matching sentence is quoted too: a short answer that is wrong still comes

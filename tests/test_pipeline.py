@@ -8,6 +8,7 @@ from rag.conversation import Turn
 from rag.errors import BadQuestionError, IndexMissingError, LLMUnavailableError
 from rag.llm import FakeGenerator
 from rag.pipeline import ABSTAIN_TEXT, Pipeline
+from rag.reader import Context, Reading
 from rag.settings import Settings
 from rag.types import Final, Token
 from tests.conftest import CITATION_KEYS
@@ -310,6 +311,29 @@ def test_a_two_part_question_gets_a_short_answer_for_each_part(pipeline: Pipelin
     groups, fighters = (part.rsplit(" [", 1)[0] for part in first_line.split("; "))  # one per part
     assert groups.startswith("10") and fighters == "50,000"
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+class _OneSpanReader:
+    """A reader that reads "50,000" wherever a passage has it, whatever the question."""
+
+    def read(self, question: str, contexts: list[Context]) -> list[Reading]:
+        out = []
+        for ctx in contexts:
+            at = ctx.joined.find("50,000")
+            if at < 0:
+                out.append(Reading(0, 0, "", -1e4, 5.0, 0.0, 0.9))
+            else:
+                out.append(Reading(at, at + 6, "50,000", 2.0, 0.0, 0.5, 0.05))
+        return out
+
+
+def test_two_parts_read_as_the_same_span_show_it_once(built: Settings) -> None:
+    pipe = Pipeline(built, HashEmbedder(), FakeGenerator(), reader=_OneSpanReader())
+    answer = pipe.ask(
+        "How many fighters does the Islamic Resistance in Iraq command, and how many fighters do the militias have?"
+    )
+    assert not answer.abstained and answer.short_answer is not None
+    assert answer.text.split("\n", 1)[0] == f"50,000 [{answer.short_answer.n}]"  # once, not once per part
 
 
 def test_why_questions_keep_a_sentence_answer(pipeline: Pipeline) -> None:
