@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,13 +226,18 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
 
 
 def _copy(source: Path, target: Path) -> None:
-    """Copy beside the target, then rename over it: an interrupted copy never leaves a half-written
-    file, and a re-added file keeps its last good copy until the new one is whole."""
+    """Copy a file in, whole or not at all (a re-added file keeps its last good copy until the new one is whole)."""
+    _replace(target, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def _replace(target: Path, write: Callable[[Path], object]) -> None:
+    """Write beside the target under a hidden name of its own (two writers of one name never share
+    it; the folder scan skips it), then rename over the target: never a half-written file."""
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
-    tmp = Path(name)  # a name of its own: two uploads of one name at once never share it
+    tmp = Path(name)
     try:
-        shutil.copyfile(source, tmp)
+        write(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -305,6 +309,5 @@ def _forget(docs_dir: Path, relative: str) -> None:
 
 
 def _write_registry(docs_dir: Path, registry: dict) -> None:
-    tmp = docs_dir / f".{REGISTRY}.{os.getpid()}.{threading.get_ident()}.tmp"
-    tmp.write_text(json.dumps(registry, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, docs_dir / REGISTRY)
+    text = json.dumps(registry, indent=1, ensure_ascii=False)
+    _replace(docs_dir / REGISTRY, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -62,10 +62,11 @@ def without_leading_place(name: str) -> str:
     ents = list(doc.ents)
     if not ents or ents[0].start != 0 or ents[0].label_ not in ("GPE", "LOC"):
         return name
-    rest = name[ents[0].end_char :].strip(" ,")
-    after = [t for t in doc if t.idx >= ents[0].end_char and t.text != ","]
-    named = any(e.label_ == "ORG" and e.start == after[0].i for e in ents[1:]) if after else False
-    return rest if rest and (named or after[0].text.isupper()) else name
+    after = next((t for t in doc[ents[0].end :] if t.text != ","), None)  # what follows the place
+    if after is None:
+        return name
+    named = any(e.label_ == "ORG" and e.start == after.i for e in ents[1:])
+    return name[after.idx :].strip() if named or after.text.isupper() else name
 
 
 def parse(text: str) -> Any:

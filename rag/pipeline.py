@@ -189,9 +189,9 @@ class Pipeline:
 
         def prime_generator() -> None:
             # The system prompt, read once now rather than with the first question's sources.
-            reader = getattr(self.generator, "prime", None)
-            if prime and callable(reader):
-                reader(answer_messages("", [], {}))
+            primer = getattr(self.generator, "prime", None)  # the embedded model only
+            if prime and callable(primer):
+                primer(answer_messages("", [], {}))
 
         steps = [
             open_index,
@@ -333,14 +333,14 @@ class Pipeline:
         asked.timings["evidence"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         snapshot, archive = asked.retriever.snapshot, asked.retriever.archive
-        choices = self.read(query.text, hits, snapshot)
+        whole = Part(query, self.read(query.text, hits, snapshot), evidence)
         parts = [
             Part(q, self.read(q.text, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
             for q in (parse_query(text) for text in query.parts)
             if len(query.parts) > 1 and not query.comparative
         ]
         asked.timings["read"] = (time.perf_counter() - t) * 1000
-        best = max(choices, key=lambda c: c.reading.margin) if choices else None
+        choices, best = whole.choices, whole.best
         signals = features(query, best, evidence, archive)
         p = self.abstainer.probability(signals)
         for part in parts:
