@@ -223,6 +223,40 @@ def answer_latency(settings: Settings, embedder: Embedder, n: int = 20) -> dict[
     }
 
 
+def generator_speed(cache_dir: Path, n: int = 3) -> dict[str, float]:
+    """Prompt reading and decoding speed (tokens/s, best of n) of the packaged Q4_1 SmolLM2 file
+    and of the Q8_0 copy the product derives from it, on the same ~500-token prompt."""
+    from llama_cpp import Llama
+
+    from rag.llm import q8_model, smollm2_path
+
+    text = " ".join(
+        f"Source {i}: the council voted on day {i} to approve a budget of {i * 7} million for schools and parks."
+        for i in range(1, 26)
+    )
+    out: dict[str, float] = {}
+    for label, path in (("q4_1", smollm2_path()), ("q8_0", q8_model(cache_dir))):
+        llm = Llama(model_path=str(path), n_ctx=2048, n_threads=2, flash_attn=True, verbose=False, seed=0)
+        tokens = llm.tokenize(text.encode())
+        read = []
+        for _ in range(n):
+            llm.reset()
+            t = time.perf_counter()
+            llm.eval(tokens)
+            read.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        made = 0
+        for _ in llm.generate(tokens[:16], temp=0.0, reset=True):
+            made += 1
+            if made == 64:
+                break
+        out[f"{label}_prompt_tok_s"] = len(tokens) / min(read)
+        out[f"{label}_decode_tok_s"] = made / (time.perf_counter() - t)
+        del llm
+    out["prompt_ratio"] = out["q8_0_prompt_tok_s"] / out["q4_1_prompt_tok_s"]
+    return out
+
+
 def serve_cold_start(settings: Settings, ask: bool = False) -> tuple[float | None, float | None]:
     """`rag serve` from process start until the page answers (None when the UI is not available),
     and, with `ask`, the server's peak memory (VmHWM) after it answered one question."""
@@ -356,6 +390,7 @@ def main(settings: Settings, sizes: str, n_queries: int, out: Path, baseline_max
             build_index(seeds_settings, embedder)
         print("bench: answers, cold start, chroma server ...", file=sys.stderr, flush=True)
         results["answer"] = answer_latency(seeds_settings, embedder)
+        results["generator"] = generator_speed(seeds_settings.model_cache)
         results["serve_cold_s"] = serve_cold_start(seeds_settings)[0]
         folder = work / "archive-server"
         write_archive(folder, max(1, round(1000 / per_article)))
@@ -370,6 +405,9 @@ def main(settings: Settings, sizes: str, n_queries: int, out: Path, baseline_max
     console = Console(width=max(Console().width, 200))
     console.print(table)
     console.print(f"answer (embedded SmolLM2, warm): {json.dumps({k: round(v) for k, v in results['answer'].items()})}")
+    console.print(
+        f"generator, packaged Q4_1 vs derived Q8_0: {json.dumps({k: round(v, 2) for k, v in results['generator'].items()})}"
+    )
     console.print(
         f"serve cold start: {results['serve_cold_s']} s; chroma server vs embedded (1,000 passages): "
         f"{json.dumps({k: round(v, 1) for k, v in results['chroma'].items()})}"
@@ -402,6 +440,8 @@ def _markdown(results: dict[str, Any]) -> str:
         f"Answer with the embedded SmolLM2 (warm, seeds): p50 {a['answer_p50_ms']:.0f} ms, "
         f"p95 {a['answer_p95_ms']:.0f} ms; time to first token p50 {a['ttft_p50_ms']:.0f} ms.",
         f"`rag serve` cold start: {results['serve_cold_s']} s.",
+        "Generator, packaged Q4_1 vs the derived Q8_0 (tokens/s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in results.get("generator", {}).items()),
         "Chroma server vs embedded (about 1,000 passages): "
         + ", ".join(f"{k} {v:.1f}" for k, v in results["chroma"].items()),
     ]

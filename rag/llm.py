@@ -3,7 +3,10 @@ OpenAI-compatible servers (through llama-index), and a scripted fake for tests."
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
+import os
 import queue
 import threading
 import time
@@ -16,6 +19,11 @@ from rag.settings import Settings
 
 Message = dict[str, str]
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# llama.cpp reads a prompt in batches with its fast matrix kernels only for some weight types
+# (Q8_0 and Q4_0 among them, not the packaged Q4_1): the same weights re-stored as Q8_0 read a
+# 525-token prompt 1.7x faster on 2 cores (191 -> 323 tokens/s: the generator line of `rag bench`),
+# decode as fast, and hold every Q4_1 value to within 1/254 of its block's largest.
+DERIVED_TYPE = "q8_0"
 
 
 class Generator(Protocol):
@@ -39,11 +47,45 @@ def smollm2_path() -> Path:
     return path
 
 
+def q8_model(cache_dir: Path, source: Path | None = None) -> Path:
+    """The packaged SmolLM2 weights re-stored as Q8_0, derived once into the model cache (about a
+    second; atomic, so two processes deriving at once both end with a whole file). Falls back to
+    the packaged file when the cache cannot be written."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    source = source or smollm2_path()
+    key = hashlib.sha256(f"{DERIVED_TYPE}|{source.name}|{source.stat().st_size}".encode()).hexdigest()[:12]
+    target = cache_dir / f"{source.stem}.{DERIVED_TYPE}-{key}.gguf"
+    if target.is_file():
+        return target
+    tmp = cache_dir / f".{target.name}.{os.getpid()}"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+        params.allow_requantize = True
+        with suppress_stdout_stderr(disable=False):  # llama.cpp logs every tensor it converts
+            failed = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params) != 0
+        if failed:
+            return source
+        os.replace(tmp, target)
+    except OSError:
+        return source
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return target
+
+
 class LlamaCppGenerator:
     """SmolLM2-135M-Instruct run in-process by llama-cpp-python; loaded on first use, one at a time."""
 
-    def __init__(self, model_path: Path | None = None, n_ctx: int = 2048, threads: int = 2) -> None:
+    def __init__(
+        self, model_path: Path | None = None, n_ctx: int = 2048, threads: int = 2, cache_dir: Path | None = None
+    ) -> None:
         self._path = model_path
+        self._cache = cache_dir
         self._n_ctx = n_ctx
         self._threads = threads
         self._llm: Any = None
@@ -61,8 +103,14 @@ class LlamaCppGenerator:
     def _open(self) -> Any:
         from llama_cpp import Llama
 
+        if self._path is not None:
+            path = self._path
+        elif self._cache is not None:
+            path = q8_model(self._cache)
+        else:
+            path = smollm2_path()
         return Llama(
-            model_path=str(self._path or smollm2_path()),
+            model_path=str(path),
             n_ctx=self._n_ctx,
             n_threads=self._threads,
             # Flash attention: prompt reading (most of the time to first token) 0.97 -> 0.85 s
@@ -185,7 +233,7 @@ def make_generator(settings: Settings) -> Generator:
     if settings.llm == "fake":
         return FakeGenerator()
     if settings.llm == "embedded":
-        return LlamaCppGenerator()
+        return LlamaCppGenerator(cache_dir=settings.model_cache)
     if settings.llm == "ollama":
         from llama_index.llms.ollama import Ollama
 

@@ -15,8 +15,9 @@ def load_prompt(name: str) -> str:
     return resources.files("rag").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
 
 
-# The embedded model reads about 330 prompt tokens a second on two cores: every source word
-# delays the first answer token, so sources are labelled by date only and long ones are cut.
+# The embedded model reads about 360 prompt tokens a second on two cores (its Q8_0 copy, see
+# rag/llm.py): every source word delays the first answer token, so sources are labelled by date
+# only and long ones are cut.
 SOURCE_WORDS = 40
 
 

@@ -50,7 +50,7 @@ class Settings:
         "minilm",
     )
     model_cache: Path = _help(
-        "Where models derived from the packaged ones (the int8 embedder) are kept.",
+        "Where models derived from the packaged ones (the int8 embedder, the Q8_0 generator) are kept.",
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-news",
     )
     embed_batch_size: int = _help("Texts per embedding batch.", 64)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from index.build import build_index
@@ -389,6 +392,43 @@ def test_the_server_warm_up_reads_the_system_prompt_into_the_embedded_model(buil
     system = llm.tokenize(messages[0]["content"].encode(), add_bos=False, special=False)
     assert llm.n_tokens > len(system)  # held in llama.cpp's cache for the first question to reuse
     assert "".join(real.stream(answer_messages(FIGHTERS, [], {}), 8)).strip()
+
+
+def _next_token_scores(path: Path, text: str) -> Any:
+    import numpy as np
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False, seed=0, logits_all=True)
+    tokens = llm.tokenize(text.encode())
+    llm.eval(tokens)
+    return np.array(llm.scores[len(tokens) - 1])
+
+
+def test_the_embedded_model_runs_on_a_q8_copy_of_the_packaged_weights(tmp_path: Path) -> None:
+    import numpy as np
+
+    from rag.llm import LlamaCppGenerator, make_generator, q8_model, smollm2_path
+
+    derived = q8_model(tmp_path)
+    assert derived.parent == tmp_path and "q8_0" in derived.name
+    stamp = derived.stat().st_mtime_ns
+    assert q8_model(tmp_path) == derived and derived.stat().st_mtime_ns == stamp  # derived once, then reused
+    assert [p.name for p in tmp_path.iterdir()] == [derived.name]  # no temporary file left behind
+    text = "The council approved the budget on Tuesday, and the mayor said the parks"
+    packaged, copy = _next_token_scores(smollm2_path(), text), _next_token_scores(derived, text)
+    assert packaged.argmax() in np.argsort(copy)[-3:]
+    assert np.corrcoef(copy, packaged)[0, 1] > 0.99  # the same model, stored in a faster format
+    generator = make_generator(Settings(data_dir=tmp_path / "data", model_cache=tmp_path))
+    assert isinstance(generator, LlamaCppGenerator)
+    assert generator.load().model_path == str(derived)
+
+
+def test_an_unwritable_model_cache_falls_back_to_the_packaged_weights(tmp_path: Path) -> None:
+    from rag.llm import q8_model, smollm2_path
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    assert q8_model(blocker / "cache") == smollm2_path()
 
 
 def test_warm_leaves_a_missing_index_to_the_first_question(settings: Settings) -> None:
