@@ -25,7 +25,7 @@ from rag.errors import LLMUnavailableError, RagError
 from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
-from rag.prompt import answer_messages
+from rag.prompt import answer_messages, before_echo
 from rag.query import Query, parse_query
 from rag.reader import Context, OnnxReader, Reader
 from rag.retrieve import Retriever
@@ -470,8 +470,13 @@ class Pipeline:
             for piece in self.generator.stream(messages, self.settings.llm_max_tokens):
                 if not draft:
                     asked.timings["first_token"] = (time.perf_counter() - asked.t0) * 1000
-                draft.append(piece)
-                yield Token(piece)
+                so_far = "".join(draft)
+                kept, echoed = before_echo(so_far + piece)
+                if kept[len(so_far) :]:
+                    yield Token(kept[len(so_far) :])
+                draft = [kept]
+                if echoed:
+                    break  # closing the stream stops the generator: no tokens spent on the echo
         except LLMUnavailableError as exc:
             notice = f"{exc}; showing the best passages instead"
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000

@@ -21,6 +21,18 @@ def load_prompt(name: str) -> str:
 SOURCE_WORDS = 40
 
 
+# The answer asked for is one or two sentences on one line. The small model sometimes goes on to
+# copy the prompt back ("\n[2] (2025-04-07 article) ...") up to the token limit: a draft ends
+# where a line would start a source, a new paragraph or one of the prompt's headings.
+ECHO_MARKERS = ("\n[", "\n\n", "\nSources:", "\nQuestion:")
+
+
+def before_echo(draft: str) -> tuple[str, bool]:
+    """The draft up to where it starts copying the prompt back, and whether it did."""
+    cut = min((i for i in (draft.find(m) for m in ECHO_MARKERS) if i >= 0), default=-1)
+    return (draft, False) if cut < 0 else (draft[:cut], True)
+
+
 def source_label(article: Article | None) -> str:
     """How a source's article is named in the prompt: its date (titles cost tokens and, for a
     small model, add nothing to the answer)."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,31 @@ def test_stream_yields_tokens_then_one_final(pipeline: Pipeline, fake: FakeGener
     assert "".join(e.text for e in events[:-1]) == "About 50,000 fighters [1]."
     timings = events[-1].answer.timings_ms
     assert {"retrieve", "generate", "total", "first_token"} <= set(timings)
+
+
+class _CountingGenerator(FakeGenerator):
+    """A fake that records how many pieces of its reply were taken before the stream was closed."""
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        self.taken = 0
+        for piece in super().stream(messages, max_tokens):
+            self.taken += 1
+            yield piece
+
+
+def test_a_draft_that_copies_the_prompt_back_is_cut_where_the_copy_starts(built: Settings) -> None:
+    fake = _CountingGenerator()
+    pipeline = Pipeline(built, HashEmbedder(), fake)
+    pipeline.ask(FIGHTERS)
+    n = source_number(fake, "50,000 fighters")
+    claim = f"The groups collectively command about 50,000 fighters [{n}]."
+    echo = "\n[2] (2025-04-07 article) " + " ".join(["the prompt copied back"] * 30)
+    fake.enqueue(claim + echo)
+    events = list(pipeline.stream(FIGHTERS))
+    assert "".join(e.text for e in events if isinstance(e, Token)) == claim
+    assert fake.taken < len(claim.split(" ")) + 3  # the rest of the reply was never asked for
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert answer.mode == "generated" and "copied back" not in answer.text and "article)" not in answer.text
 
 
 @pytest.mark.parametrize(
