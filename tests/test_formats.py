@@ -132,6 +132,19 @@ def test_broken_feed_is_one_line_error(tmp_path: Path) -> None:
         read(write(tmp_path / "empty.xml", ""))
 
 
+def test_a_feed_too_large_to_read_whole_is_refused_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.feeds
+
+    feed = write(tmp_path / "wire.rss", RSS)
+    assert len(read(feed).articles) == 2
+    monkeypatch.setattr(index.feeds, "WHOLE_FEED_BYTES", feed.stat().st_size - 1)
+    with pytest.raises(BadFileError, match="read whole") as caught:
+        read(feed)
+    assert "\n" not in str(caught.value) and "JSON Lines" in str(caught.value)
+
+
 def test_jsonl_export_rows_and_bad_rows(tmp_path: Path) -> None:
     rows = [
         json.dumps(
