@@ -21,8 +21,9 @@ Message = dict[str, str]
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # llama.cpp reads a prompt in batches with its fast matrix kernels only for some weight types
 # (Q8_0 and Q4_0 among them, not the packaged Q4_1): the same weights re-stored as Q8_0 read a
-# 525-token prompt 1.7x faster on 2 cores (191 -> 323 tokens/s: the generator line of `rag bench`),
-# decode as fast, and hold every Q4_1 value to within 1/254 of its block's largest.
+# ~500-token prompt 1.75x faster on 2 cores (207 -> 363 tokens/s: the generator line of `rag bench`),
+# decode a little slower (82 -> 68 tokens/s; answers are short, prompts are not), and hold every
+# Q4_1 value to within 1/254 of its block's largest (Q4_0 would re-round them to another grid).
 DERIVED_TYPE = "q8_0"
 
 
