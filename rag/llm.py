@@ -8,9 +8,10 @@ import hashlib
 import importlib.util
 import os
 import queue
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections import abc
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ from rag.errors import LLMUnavailableError
 from rag.settings import Settings
 
 Message = dict[str, str]
+# A reply as it is generated; closing it early stops the model (or abandons the server's stream).
+Stream = abc.Generator[str, None, None]
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # llama.cpp reads a prompt in batches with its fast matrix kernels only for some weight types
 # (Q8_0 and Q4_0 among them, not the packaged Q4_1): the same weights re-stored as Q8_0 read a
@@ -32,7 +35,7 @@ class Generator(Protocol):
 
     name: str
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Stream:
         """Yield the reply text piece by piece; raise LLMUnavailableError on failure."""
         ...
 
@@ -50,37 +53,57 @@ def smollm2_path() -> Path:
 
 def q8_model(cache_dir: Path, source: Path | None = None) -> Path:
     """The packaged SmolLM2 weights re-stored as Q8_0, derived once into the model cache (about a
-    second; atomic, so two processes deriving at once both end with a whole file). Falls back to
-    the packaged file when the cache cannot be written."""
+    second; written to a temporary file of its own, synced and renamed, so two processes deriving
+    at once both end with a whole file). Falls back to the packaged file when the cache cannot be
+    written or the conversion fails."""
     import llama_cpp
-    from llama_cpp._utils import suppress_stdout_stderr
 
     source = source or smollm2_path()
-    key = hashlib.sha256(f"{DERIVED_TYPE}|{source.name}|{source.stat().st_size}".encode()).hexdigest()[:12]
+    stat = source.stat()
+    key = hashlib.sha256(f"{DERIVED_TYPE}|{source.name}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     target = cache_dir / f"{source.stem}.{DERIVED_TYPE}-{key}.gguf"
     if target.is_file():
         return target
-    tmp = cache_dir / f".{target.name}.{os.getpid()}"
+    tmp: Path | None = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=cache_dir, prefix=f".{target.stem}.", suffix=".tmp")
+        os.close(handle)
+        tmp = Path(name)
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
         params.allow_requantize = True
-        with suppress_stdout_stderr(disable=False):  # llama.cpp logs every tensor it converts
+        with _quiet():  # llama.cpp logs every tensor it converts
             failed = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params) != 0
         if failed:
             return source
+        with tmp.open("rb") as written:
+            os.fsync(written.fileno())
         os.replace(tmp, target)
     except OSError:
         return source
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return target
+
+
+def _quiet() -> contextlib.AbstractContextManager[object]:
+    """llama-cpp-python's silencer of the C library's output, when this version has it."""
+    try:
+        from llama_cpp._utils import suppress_stdout_stderr
+    except ImportError:
+        return contextlib.nullcontext()
+    return suppress_stdout_stderr(disable=False)  # type: ignore[no-any-return]
 
 
 class LlamaCppGenerator:
     """SmolLM2-135M-Instruct run in-process by llama-cpp-python; loaded on first use, one at a time."""
+
+    # The small model sometimes copies the prompt back after its answer: its drafts are cut there
+    # (rag.prompt.before_echo). A real model behind a server may write a second paragraph instead.
+    echoes_prompt = True
 
     def __init__(
         self, model_path: Path | None = None, n_ctx: int = 2048, threads: int = 2, cache_dir: Path | None = None
@@ -92,7 +115,7 @@ class LlamaCppGenerator:
         self._llm: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()
-        self.name = "embedded:SmolLM2-135M-Instruct-Q4_1"
+        self.name = "embedded:SmolLM2-135M-Instruct-" + ("Q8_0" if model_path is None and cache_dir else "Q4_1")
 
     def load(self) -> Any:
         """The llama.cpp model (loads in well under a second; once, whichever thread asks first)."""
@@ -102,14 +125,18 @@ class LlamaCppGenerator:
         return self._llm
 
     def _open(self) -> Any:
+        if self._path is None and self._cache is not None:
+            derived = q8_model(self._cache)
+            try:
+                return self._llama(derived)
+            except ValueError:  # a damaged copy: derive it again next time, answer from the package now
+                if derived != smollm2_path():
+                    derived.unlink(missing_ok=True)
+        return self._llama(self._path or smollm2_path())
+
+    def _llama(self, path: Path) -> Any:
         from llama_cpp import Llama
 
-        if self._path is not None:
-            path = self._path
-        elif self._cache is not None:
-            path = q8_model(self._cache)
-        else:
-            path = smollm2_path()
         return Llama(
             model_path=str(path),
             n_ctx=self._n_ctx,
@@ -128,11 +155,11 @@ class LlamaCppGenerator:
             for _ in self.load().create_chat_completion(messages=messages, stream=True, max_tokens=1, temperature=0.0):
                 pass
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Stream:
         """Greedy decoding; concurrent callers queue on a lock (llama.cpp contexts are not thread-safe)."""
         with self._lock:
-            llm = self.load()
             try:
+                llm = self.load()
                 chunks = llm.create_chat_completion(
                     messages=messages, stream=True, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.1
                 )
@@ -140,7 +167,7 @@ class LlamaCppGenerator:
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
-            except ValueError as exc:  # e.g. prompt longer than the context window
+            except ValueError as exc:  # a model file llama.cpp cannot load, a prompt longer than the context
                 raise LLMUnavailableError(f"embedded model failed: {exc}") from None
 
 
@@ -153,7 +180,7 @@ class LlamaIndexGenerator:
         self._url = url
         self._timeout = timeout
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Stream:
         """Stream a chat completion from the server. The client's timeout bounds each read; the
         whole reply must also arrive within the timeout, so a server that trickles a token every
         few seconds cannot hold a question forever. The server is read on a helper thread, so the
@@ -218,7 +245,7 @@ class FakeGenerator:
         """Queue replies, used in order."""
         self.replies.extend(replies)
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Stream:
         """Replay the next scripted reply word by word."""
         self.history.append(messages)
         del self.history[: -self.HISTORY_LIMIT]

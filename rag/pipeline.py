@@ -5,6 +5,7 @@ a short answer with the quote that proves it, plus verified generated sentences.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ from rag.errors import LLMUnavailableError, RagError
 from rag.evidence import distinct, select_evidence, with_antecedent
 from rag.guard import clean_question, is_redirect_attempt
 from rag.llm import Generator, make_generator
-from rag.prompt import answer_messages, before_echo
+from rag.prompt import answer_messages, before_echo, undecided
 from rag.query import Query, parse_query
 from rag.reader import Context, OnnxReader, Reader
 from rag.retrieve import Retriever
@@ -467,16 +468,23 @@ class Pipeline:
         notice = ""
         try:
             messages = answer_messages(asked.text, sources, articles)
-            for piece in self.generator.stream(messages, self.settings.llm_max_tokens):
-                if not draft:
-                    asked.timings["first_token"] = (time.perf_counter() - asked.t0) * 1000
-                so_far = "".join(draft)
-                kept, echoed = before_echo(so_far + piece)
-                if kept[len(so_far) :]:
-                    yield Token(kept[len(so_far) :])
-                draft = [kept]
-                if echoed:
-                    break  # closing the stream stops the generator: no tokens spent on the echo
+            cut = getattr(self.generator, "echoes_prompt", False)
+            sent, echoed = 0, False
+            # Closing the stream stops the generator: no tokens are spent on an echo.
+            with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
+                for piece in pieces:
+                    if not draft:
+                        asked.timings["first_token"] = (time.perf_counter() - asked.t0) * 1000
+                    text, echoed = before_echo("".join(draft) + piece) if cut else ("".join(draft) + piece, False)
+                    draft = [text]
+                    ready = len(text) if echoed or not cut else len(text) - undecided(text)
+                    if ready > sent:
+                        yield Token(text[sent:ready])
+                        sent = ready
+                    if echoed:
+                        break
+            if draft and len(draft[0]) > sent:  # a held-back tail that was no marker after all
+                yield Token(draft[0][sent:])
         except LLMUnavailableError as exc:
             notice = f"{exc}; showing the best passages instead"
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000

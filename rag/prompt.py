@@ -21,16 +21,25 @@ def load_prompt(name: str) -> str:
 SOURCE_WORDS = 40
 
 
-# The answer asked for is one or two sentences on one line. The small model sometimes goes on to
-# copy the prompt back ("\n[2] (2025-04-07 article) ...") up to the token limit: a draft ends
-# where a line would start a source, a new paragraph or one of the prompt's headings.
+# The answer asked for is one or two sentences on one line. The small embedded model sometimes
+# goes on to copy the prompt back ("\n[2] (2025-04-07 article) ...") up to the token limit: its
+# draft ends where a line after the answer's first words would start a source, a new paragraph or
+# one of the prompt's headings.
 ECHO_MARKERS = ("\n[", "\n\n", "\nSources:", "\nQuestion:")
 
 
 def before_echo(draft: str) -> tuple[str, bool]:
-    """The draft up to where it starts copying the prompt back, and whether it did."""
-    cut = min((i for i in (draft.find(m) for m in ECHO_MARKERS) if i >= 0), default=-1)
+    """The draft up to where it starts copying the prompt back, and whether it did (blank lines
+    before the answer's first words are not a copy)."""
+    begin = len(draft) - len(draft.lstrip())
+    cut = min((i for i in (draft.find(m, begin) for m in ECHO_MARKERS) if i >= 0), default=-1)
     return (draft, False) if cut < 0 else (draft[:cut], True)
+
+
+def undecided(draft: str) -> int:
+    """How many characters at the draft's end could be the start of an echo marker (held back
+    from the live draft until the next piece tells)."""
+    return max((n for m in ECHO_MARKERS for n in range(1, len(m)) if draft.endswith(m[:n])), default=0)
 
 
 def source_label(article: Article | None) -> str:

@@ -100,11 +100,16 @@ def test_stream_yields_tokens_then_one_final(pipeline: Pipeline, fake: FakeGener
 
 
 class _CountingGenerator(FakeGenerator):
-    """A fake that records how many pieces of its reply were taken before the stream was closed."""
+    """A fake of the embedded model (its drafts are cut where they copy the prompt back) that
+    records how many pieces of its reply were taken before the stream was closed; `pieces`, when
+    set, are streamed as they are instead of the reply's words."""
+
+    echoes_prompt = True
+    pieces: list[str] | None = None
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         self.taken = 0
-        for piece in super().stream(messages, max_tokens):
+        for piece in self.pieces if self.pieces is not None else super().stream(messages, max_tokens):
             self.taken += 1
             yield piece
 
@@ -122,6 +127,30 @@ def test_a_draft_that_copies_the_prompt_back_is_cut_where_the_copy_starts(built:
     assert fake.taken < len(claim.split(" ")) + 3  # the rest of the reply was never asked for
     answer = events[-1].answer  # type: ignore[union-attr]
     assert answer.mode == "generated" and "copied back" not in answer.text and "article)" not in answer.text
+
+
+def test_a_marker_split_across_pieces_never_reaches_the_live_draft(built: Settings) -> None:
+    fake = _CountingGenerator()
+    pipeline = Pipeline(built, HashEmbedder(), fake)
+    pipeline.ask(FIGHTERS)
+    n = source_number(fake, "50,000 fighters")
+    claim = f"The groups collectively command about 50,000 fighters [{n}]."
+    fake.pieces = [claim[:20], claim[20:], "\n", "\nQuest", "ion: how many?", " more copied text"]
+    streamed = "".join(e.text for e in pipeline.stream(FIGHTERS) if isinstance(e, Token))
+    assert streamed == claim and fake.taken == 4  # "\n" held back, the blank line cut, the rest never asked for
+    fake.pieces = ["\n", "\n", claim[:20], claim[20:], "\n", "[2]"]  # blank lines before the answer are kept
+    events = list(pipeline.stream(FIGHTERS))
+    assert "".join(e.text for e in events if isinstance(e, Token)) == "\n\n" + claim
+    assert events[-1].answer.mode == "generated"  # type: ignore[union-attr]
+
+
+def test_a_server_model_s_second_paragraph_is_not_taken_for_an_echo(pipeline: Pipeline, fake: FakeGenerator) -> None:
+    pipeline.ask(FIGHTERS)
+    n = source_number(fake, "50,000 fighters")
+    reply = f"The groups collectively command about 50,000 fighters [{n}].\n\nThey are part of the Islamic Resistance in Iraq [{n}]."
+    fake.enqueue(reply)
+    events = list(pipeline.stream(FIGHTERS))
+    assert "".join(e.text for e in events if isinstance(e, Token)) == reply  # FakeGenerator: no echoes_prompt
 
 
 @pytest.mark.parametrize(
@@ -447,6 +476,18 @@ def test_the_embedded_model_runs_on_a_q8_copy_of_the_packaged_weights(tmp_path: 
     generator = make_generator(Settings(data_dir=tmp_path / "data", model_cache=tmp_path))
     assert isinstance(generator, LlamaCppGenerator)
     assert generator.load().model_path == str(derived)
+
+
+def test_a_damaged_q8_copy_is_dropped_and_the_packaged_weights_answer(tmp_path: Path) -> None:
+    from rag.llm import LlamaCppGenerator, q8_model, smollm2_path
+    from rag.prompt import answer_messages
+
+    derived = q8_model(tmp_path)
+    derived.write_bytes(derived.read_bytes()[:4096])  # cut short, as a full disk might leave it
+    generator = LlamaCppGenerator(cache_dir=tmp_path)
+    assert generator.load().model_path == str(smollm2_path())
+    assert not derived.exists()  # derived again on the next start
+    assert "".join(generator.stream(answer_messages(FIGHTERS, [], {}), 8)).strip()
 
 
 def test_an_unwritable_model_cache_falls_back_to_the_packaged_weights(tmp_path: Path) -> None:
