@@ -114,12 +114,17 @@ class _CountingGenerator(FakeGenerator):
             yield piece
 
 
-def test_a_draft_that_copies_the_prompt_back_is_cut_where_the_copy_starts(built: Settings) -> None:
+def _embedded_like(built: Settings) -> tuple[Pipeline, _CountingGenerator, str]:
+    """A pipeline on a fake of the embedded model, and a claim its sources support."""
     fake = _CountingGenerator()
     pipeline = Pipeline(built, HashEmbedder(), fake)
     pipeline.ask(FIGHTERS)
     n = source_number(fake, "50,000 fighters")
-    claim = f"The groups collectively command about 50,000 fighters [{n}]."
+    return pipeline, fake, f"The groups collectively command about 50,000 fighters [{n}]."
+
+
+def test_a_draft_that_copies_the_prompt_back_is_cut_where_the_copy_starts(built: Settings) -> None:
+    pipeline, fake, claim = _embedded_like(built)
     echo = "\n[2] (2025-04-07 article) " + " ".join(["the prompt copied back"] * 30)
     fake.enqueue(claim + echo)
     events = list(pipeline.stream(FIGHTERS))
@@ -130,11 +135,7 @@ def test_a_draft_that_copies_the_prompt_back_is_cut_where_the_copy_starts(built:
 
 
 def test_a_marker_split_across_pieces_never_reaches_the_live_draft(built: Settings) -> None:
-    fake = _CountingGenerator()
-    pipeline = Pipeline(built, HashEmbedder(), fake)
-    pipeline.ask(FIGHTERS)
-    n = source_number(fake, "50,000 fighters")
-    claim = f"The groups collectively command about 50,000 fighters [{n}]."
+    pipeline, fake, claim = _embedded_like(built)
     fake.pieces = [claim[:20], claim[20:], "\n", "\nQuest", "ion: how many?", " more copied text"]
     streamed = "".join(e.text for e in pipeline.stream(FIGHTERS) if isinstance(e, Token))
     assert streamed == claim and fake.taken == 4  # "\n" held back, the blank line cut, the rest never asked for
