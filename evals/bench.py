@@ -226,9 +226,7 @@ def answer_latency(settings: Settings, embedder: Embedder, n: int = 20) -> dict[
 def generator_speed(cache_dir: Path, n: int = 3) -> dict[str, float]:
     """Prompt reading and decoding speed (tokens/s, best of n) of the packaged Q4_1 SmolLM2 file
     and of the Q8_0 copy the product derives from it, on the same ~500-token prompt."""
-    from llama_cpp import Llama
-
-    from rag.llm import q8_model, smollm2_path
+    from rag.llm import LlamaCppGenerator, q8_model, smollm2_path
 
     text = " ".join(
         f"Source {i}: the council voted on day {i} to approve a budget of {i * 7} million for schools and parks."
@@ -236,7 +234,7 @@ def generator_speed(cache_dir: Path, n: int = 3) -> dict[str, float]:
     )
     out: dict[str, float] = {}
     for label, path in (("q4_1", smollm2_path()), ("q8_0", q8_model(cache_dir))):
-        llm = Llama(model_path=str(path), n_ctx=2048, n_threads=2, flash_attn=True, verbose=False, seed=0)
+        llm = LlamaCppGenerator(model_path=path).load()  # the product's llama.cpp settings
         tokens = llm.tokenize(text.encode())
         read = []
         for _ in range(n):

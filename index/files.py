@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.atomic import replace_atomically
 from index.dedup import merge_copies
 from index.parse import file_ids, id_for
 from index.sources import (
@@ -227,20 +226,7 @@ def remove_document(doc_id: str, docs_dir: Path) -> Path:
 
 def _copy(source: Path, target: Path) -> None:
     """Copy a file in, whole or not at all (a re-added file keeps its last good copy until the new one is whole)."""
-    _replace(target, lambda tmp: shutil.copyfile(source, tmp))
-
-
-def _replace(target: Path, write: Callable[[Path], object]) -> None:
-    """Write beside the target under a hidden name of its own (two writers of one name never share
-    it; the folder scan skips it), then rename over the target: never a half-written file."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def _check(source: Path, display: str, limits: Limits) -> None:
@@ -310,4 +296,4 @@ def _forget(docs_dir: Path, relative: str) -> None:
 
 def _write_registry(docs_dir: Path, registry: dict) -> None:
     text = json.dumps(registry, indent=1, ensure_ascii=False)
-    _replace(docs_dir / REGISTRY, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    replace_atomically(docs_dir / REGISTRY, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -8,13 +8,13 @@ import hashlib
 import importlib.util
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections import abc
 from pathlib import Path
 from typing import Any, Protocol
 
+from index.atomic import replace_atomically
 from rag.errors import LLMUnavailableError
 from rag.settings import Settings
 
@@ -53,9 +53,9 @@ def smollm2_path() -> Path:
 
 def q8_model(cache_dir: Path, source: Path | None = None) -> Path:
     """The packaged SmolLM2 weights re-stored as Q8_0, derived once into the model cache (about a
-    second; written to a temporary file of its own, synced and renamed, so two processes deriving
-    at once both end with a whole file). Falls back to the packaged file when the cache cannot be
-    written or the conversion fails."""
+    second; written whole and synced before it takes the name, so two processes deriving at once
+    both end with a whole file). Falls back to the packaged file when the cache cannot be written
+    or the conversion fails."""
     import llama_cpp
 
     source = source or smollm2_path()
@@ -64,28 +64,22 @@ def q8_model(cache_dir: Path, source: Path | None = None) -> Path:
     target = cache_dir / f"{source.stem}.{DERIVED_TYPE}-{key}.gguf"
     if target.is_file():
         return target
-    tmp: Path | None = None
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=cache_dir, prefix=f".{target.stem}.", suffix=".tmp")
-        os.close(handle)
-        tmp = Path(name)
+
+    def convert(tmp: Path) -> None:
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
         params.allow_requantize = True
         with _quiet():  # llama.cpp logs every tensor it converts
-            failed = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params) != 0
-        if failed:
-            return source
+            if llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params) != 0:
+                raise OSError(f"llama.cpp could not convert {source.name}")
         with tmp.open("rb") as written:
             os.fsync(written.fileno())
-        os.replace(tmp, target)
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        replace_atomically(target, convert)
     except OSError:
         return source
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
     return target
 
 

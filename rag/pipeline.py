@@ -464,31 +464,28 @@ class Pipeline:
     ) -> Iterator[Event]:
         articles = asked.articles
         t1 = time.perf_counter()
-        draft: list[str] = []
-        notice = ""
+        draft, notice = "", ""
         try:
             messages = answer_messages(asked.text, sources, articles)
             cut = getattr(self.generator, "echoes_prompt", False)
-            sent, echoed = 0, False
+            sent = 0  # characters of the draft yielded so far
             # Closing the stream stops the generator: no tokens are spent on an echo.
             with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
                 for piece in pieces:
-                    if not draft:
-                        asked.timings["first_token"] = (time.perf_counter() - asked.t0) * 1000
-                    text, echoed = before_echo("".join(draft) + piece) if cut else ("".join(draft) + piece, False)
-                    draft = [text]
-                    ready = len(text) if echoed or not cut else len(text) - undecided(text)
+                    asked.timings.setdefault("first_token", (time.perf_counter() - asked.t0) * 1000)
+                    draft, echoed = before_echo(draft + piece) if cut else (draft + piece, False)
+                    ready = len(draft) - (undecided(draft) if cut and not echoed else 0)
                     if ready > sent:
-                        yield Token(text[sent:ready])
+                        yield Token(draft[sent:ready])
                         sent = ready
                     if echoed:
                         break
-            if draft and len(draft[0]) > sent:  # a held-back tail that was no marker after all
-                yield Token(draft[0][sent:])
+            if len(draft) > sent:  # a held-back tail that was no marker after all
+                yield Token(draft[sent:])
         except LLMUnavailableError as exc:
             notice = f"{exc}; showing the best passages instead"
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000
-        checked = verify("".join(draft), sources, self.sentence_embedder) if draft else []
+        checked = verify(draft, sources, self.sentence_embedder) if draft else []
         quoted = [with_antecedent(e, _body(articles, e)) for e in sources]
         text, citations, mode = compose(checked, sources, articles, must_quote, asked.query.text, quoted)
         short: ShortAnswer | None = None
