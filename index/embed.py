@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+from index.atomic import replace_atomically
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -176,41 +179,40 @@ def int8_model(cache_dir: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f".{target.stem}.{os.getpid()}"
-    folded, quantized = tmp.with_suffix(".fp32.onnx"), tmp.with_suffix(".onnx")
-    try:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.optimized_model_filepath = str(folded)
-        options.log_severity_level = 3
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        graph = onnx.load(str(folded)).graph
-        made_by = {out: node for node in graph.node for out in node.output}
-        keep_float = [
-            n.name
-            for n in graph.node
-            if n.op_type == "MatMul"
-            and n.input[0] in made_by
-            and made_by[n.input[0]].op_type in ("Erf", "Mul")
-            and _after_gelu(made_by[n.input[0]], made_by)
-        ]
-        logging.getLogger().disabled, was = True, logging.getLogger().disabled
-        try:
-            quantize_dynamic(
-                str(folded),
-                str(quantized),
-                weight_type=QuantType.QUInt8,
-                per_channel=True,
-                reduce_range=True,  # 7-bit weights: no overflow in AVX2's 16-bit sums (no VNNI)
-                nodes_to_exclude=keep_float,
-                extra_options={"MatMulConstBOnly": True},
-            )
-        finally:
-            logging.getLogger().disabled = was
-        os.replace(quantized, target)
-    finally:
-        folded.unlink(missing_ok=True)
-        quantized.unlink(missing_ok=True)
+
+    def derive(out: Path) -> None:
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".minilm-int8-") as work:
+            folded = Path(work) / "folded.onnx"  # the graph after onnxruntime's basic fusions
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            options.optimized_model_filepath = str(folded)
+            options.log_severity_level = 3
+            ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+            graph = onnx.load(str(folded)).graph
+            made_by = {out: node for node in graph.node for out in node.output}
+            keep_float = [
+                n.name
+                for n in graph.node
+                if n.op_type == "MatMul"
+                and n.input[0] in made_by
+                and made_by[n.input[0]].op_type in ("Erf", "Mul")
+                and _after_gelu(made_by[n.input[0]], made_by)
+            ]
+            logging.getLogger().disabled, was = True, logging.getLogger().disabled
+            try:
+                quantize_dynamic(
+                    str(folded),
+                    str(out),
+                    weight_type=QuantType.QUInt8,
+                    per_channel=True,
+                    reduce_range=True,  # 7-bit weights: no overflow in AVX2's 16-bit sums (no VNNI)
+                    nodes_to_exclude=keep_float,
+                    extra_options={"MatMulConstBOnly": True},
+                )
+            finally:
+                logging.getLogger().disabled = was
+
+    replace_atomically(target, derive)
     return target
 
 
