@@ -142,8 +142,10 @@ def add_document(
     if target.resolve().parent != docs_dir.resolve():
         raise BadFileError(f"{display}: unsafe file name")
     _parse_check(source, target.relative_to(docs_dir), display, limits, fields)
-    _copy(source, target)
+    # The name is claimed before the copy: a copy cut short (a crash, a full disk) is redone under
+    # the same name by the next add of this source, not left beside a second copy named name-2.
     _remember(docs_dir, registry, target.relative_to(docs_dir).as_posix(), origin, fields)
+    _copy(source, target)
     return target
 
 
@@ -160,6 +162,8 @@ def add_folder(
     origin = str(folder.resolve())
     base = safe_name(folder.resolve().name) or "folder"
     top = free_name(base, "", lambda c: (docs_dir / c).exists() and registry.get("origins", {}).get(c) != origin)
+    if files and registry.get("origins", {}).get(top) != origin:
+        _remember(docs_dir, registry, top, origin, None)  # claimed first, as in add_document
     added = []
     used: set[str] = set()
     inside = docs_dir.resolve()
@@ -178,9 +182,10 @@ def add_folder(
             continue
         target = docs_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        _copy(path, target)
-        if fields and path.suffix.lower() in EXPORT_SUFFIXES:
+        if fields and path.suffix.lower() in EXPORT_SUFFIXES:  # an export's column map, before its copy
             registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
+            _write_registry(docs_dir, registry)
+        _copy(path, target)
         added.append(target)
     pruned = False
     if registry.get("origins", {}).get(top) == origin:

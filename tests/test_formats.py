@@ -352,6 +352,32 @@ def test_re_adding_a_folder_drops_files_deleted_from_it_and_keeps_broken_ones(
     assert set(Snapshot.open(settings).articles) == {"wire/a", "wire/c"}
 
 
+def test_a_folder_copy_cut_short_is_finished_under_the_same_name(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.files
+
+    settings = settings.replace(seeds="off")
+    write(tmp_path / "wire" / "a.txt", "Ferry fares to rise\nApril 2, 2024\nFerry fares will rise by 8% in May.")
+    write(tmp_path / "wire" / "b.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks in the Orlen dam.")
+    copy, copied = index.files._copy, []
+
+    def disk_full_after_one(source: Path, target: Path) -> None:
+        if copied:
+            raise OSError(28, "No space left on device")
+        copy(source, target)
+        copied.append(target)
+
+    monkeypatch.setattr(index.files, "_copy", disk_full_after_one)
+    with pytest.raises(OSError):
+        add_paths(settings, [tmp_path / "wire"])
+    monkeypatch.setattr(index.files, "_copy", copy)
+    add_paths(settings, [tmp_path / "wire"])  # the same folder again: its copy is finished, not made twice
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"wire/a", "wire/b"}
+    assert sorted(p.name for p in settings.docs_dir.iterdir() if not p.name.startswith(".")) == ["wire"]
+
+
 def test_a_single_file_name_taken_by_another_file_gets_a_new_name(settings: Settings, tmp_path: Path) -> None:
     first = write(tmp_path / "a" / "note.txt", "Ferry fares\nApril 2, 2024\nFerry fares will rise by 8% in May.")
     second = write(tmp_path / "b" / "note.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")
