@@ -73,7 +73,7 @@ def collect(root: Path, out: Path, table: Path) -> int:
             if not answer.signals:
                 continue  # metadata, spelling, refused: not decided by the models
             query = parse_query(answer.standalone_question)
-            choices = pipe.read(query.text, list(answer.contexts), pipe.retriever().snapshot)
+            choices = pipe.read(query.for_reader, list(answer.contexts), pipe.retriever().snapshot)
             readings = [
                 {
                     "features": {f: round(v, 6) for f, v in feats.items()},

@@ -334,9 +334,9 @@ class Pipeline:
         asked.timings["evidence"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         snapshot, archive = asked.retriever.snapshot, asked.retriever.archive
-        whole = Part(query, self.read(query.text, hits, snapshot), evidence)
+        whole = Part(query, self.read(query.for_reader, hits, snapshot), evidence)
         parts = [
-            Part(q, self.read(q.text, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
+            Part(q, self.read(q.for_reader, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
             for q in (parse_query(text) for text in query.parts)
             if len(query.parts) > 1 and not query.comparative
         ]

@@ -53,6 +53,12 @@ class Query:
     parts: tuple[str, ...]  # the parts of a two-part question (one part otherwise)
     comparative: bool  # about how the articles relate
     followup: bool  # leans on an earlier turn: a pronoun or an ellipsis, no subject of its own
+    asking_first: str = ""  # the question as the reader reads it: the sentence that asks, then its lead-in
+
+    @property
+    def for_reader(self) -> str:
+        """The text the reader is given (the question itself when it has no lead-in)."""
+        return self.asking_first or self.text
 
     @property
     def short(self) -> bool:
@@ -103,6 +109,21 @@ def answer_type(doc: object) -> tuple[str, str]:
     if tokens and tokens[0].pos_ == "AUX":
         return "yesno", ""
     return "thing", ""
+
+
+def asking_first(doc: object) -> str:
+    """A question with a lead-in, its asking sentence moved first: "Mauna Loa erupted this week.
+    Where is it located?" -> "Where is it located? Mauna Loa erupted this week." The reader was
+    trained on single-sentence questions (SQuAD's) and reads a lead-in sentence as the question;
+    the lead-in still follows, for what the asking sentence refers to. Unchanged when the first
+    sentence asks, or none does."""
+    sentences = list(doc.sents)  # type: ignore[attr-defined]
+    asks = [any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in s) for s in sentences]
+    if len(sentences) < 2 or asks[0] or not any(asks):
+        return doc.text  # type: ignore[attr-defined,no-any-return]
+    first = asks.index(True)
+    order = [sentences[first], *sentences[:first], *sentences[first + 1 :]]
+    return " ".join(s.text.strip() for s in order)
 
 
 def leans_on_context(doc: object, named: bool, n_terms: int) -> bool:
@@ -165,4 +186,5 @@ def parse_query(question: str) -> Query:
         parts=tuple(question_parts(question)),
         comparative=bool(_COMPARATIVE.search(question)),
         followup=followup,
+        asking_first=asking_first(doc),
     )

@@ -62,6 +62,23 @@ def test_query_holds_names_parts_and_terms() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        (
+            "The Brightwater ferry sank on Monday. Which company ran it?",
+            "Which company ran it? The Brightwater ferry sank on Monday.",
+        ),
+        ("Which company ran the ferry that sank on Monday?", "Which company ran the ferry that sank on Monday?"),
+        ("Who ran the ferry? Reports differ.", "Who ran the ferry? Reports differ."),
+        ("The ferry's owner sold it in March.", "The ferry's owner sold it in March."),
+    ],
+)
+def test_the_reader_gets_the_asking_sentence_first_and_its_lead_in_after(question: str, read: str) -> None:
+    q = parse_query(question)
+    assert q.for_reader == read and q.text == question
+
+
+@pytest.mark.parametrize(
     "question", ["What else did he say?", "What is its population?", "Why?", "And then?", "Who is she?"]
 )
 def test_real_follow_ups_are_rewritten_with_the_names_of_the_earlier_question(question: str) -> None:

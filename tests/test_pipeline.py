@@ -395,6 +395,25 @@ def test_two_parts_read_as_the_same_span_show_it_once(built: Settings) -> None:
     assert answer.text.split("\n", 1)[0] == f"50,000 [{answer.short_answer.n}]"  # once, not once per part
 
 
+class _RecordingReader(_OneSpanReader):
+    """The same reader, keeping the questions it was given."""
+
+    def __init__(self) -> None:
+        self.questions: list[str] = []
+
+    def read(self, question: str, contexts: list[Context]) -> list[Reading]:
+        self.questions.append(question)
+        return super().read(question, contexts)
+
+
+def test_the_reader_reads_the_asking_sentence_before_its_lead_in(built: Settings) -> None:
+    reader = _RecordingReader()
+    question = "The militias say they are ready to disarm. How many fighters do they command?"
+    answer = Pipeline(built, HashEmbedder(), FakeGenerator(), reader=reader).ask(question)
+    assert reader.questions[0] == "How many fighters do they command? The militias say they are ready to disarm."
+    assert answer.question == question  # retrieval, the record and the reply keep the question as asked
+
+
 def test_why_questions_keep_a_sentence_answer(pipeline: Pipeline) -> None:
     answer = pipeline.ask("Why are the militias prepared to disarm?")
     assert not answer.abstained and answer.short_answer is None and answer.citations
