@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import abc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -453,6 +454,26 @@ class Pipeline:
             return None
         return sentence_around(article, passage, s, e), s, e
 
+    def _draft(self, asked: Asked, sources: list[Evidence]) -> abc.Generator[Token, None, str]:
+        """Stream the model's draft as Tokens; return it whole (cut where it copies the prompt back)."""
+        messages = answer_messages(asked.text, sources, asked.articles)
+        cut = getattr(self.generator, "echoes_prompt", False)
+        draft, sent = "", 0  # sent: characters of the draft yielded so far
+        # Closing the stream stops the generator: no tokens are spent on an echo.
+        with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
+            for piece in pieces:
+                asked.timings.setdefault("first_token", (time.perf_counter() - asked.t0) * 1000)
+                draft, echoed = before_echo(draft + piece) if cut else (draft + piece, False)
+                ready = len(draft) - (undecided(draft) if cut and not echoed else 0)
+                if ready > sent:
+                    yield Token(draft[sent:ready])
+                    sent = ready
+                if echoed:
+                    break
+        if len(draft) > sent:  # a held-back tail that was no marker after all
+            yield Token(draft[sent:])
+        return draft
+
     def _compose(
         self,
         asked: Asked,
@@ -465,27 +486,18 @@ class Pipeline:
         articles = asked.articles
         t1 = time.perf_counter()
         draft, notice = "", ""
-        try:
-            messages = answer_messages(asked.text, sources, articles)
-            cut = getattr(self.generator, "echoes_prompt", False)
-            sent = 0  # characters of the draft yielded so far
-            # Closing the stream stops the generator: no tokens are spent on an echo.
-            with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
-                for piece in pieces:
-                    asked.timings.setdefault("first_token", (time.perf_counter() - asked.t0) * 1000)
-                    draft, echoed = before_echo(draft + piece) if cut else (draft + piece, False)
-                    ready = len(draft) - (undecided(draft) if cut and not echoed else 0)
-                    if ready > sent:
-                        yield Token(draft[sent:ready])
-                        sent = ready
-                    if echoed:
-                        break
-            if len(draft) > sent:  # a held-back tail that was no marker after all
-                yield Token(draft[sent:])
-        except LLMUnavailableError as exc:
-            notice = f"{exc}; showing the best passages instead"
+        # A model that may not state facts (the embedded 135M one) only words a short answer:
+        # with none to word, it is not asked, and the answer is the quote.
+        wording_only = not getattr(self.generator, "states_facts", True)
+        if spans or not wording_only:
+            try:
+                draft = yield from self._draft(asked, sources)
+            except LLMUnavailableError as exc:
+                notice = f"{exc}; showing the best passages instead"
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify(draft, sources, self.sentence_embedder) if draft else []
+        if wording_only:
+            checked = [states_a_span(s, [sp[0] for sp in spans]) for s in checked]
         quoted = [with_antecedent(e, _body(articles, e)) for e in sources]
         text, citations, mode = compose(checked, sources, articles, must_quote, asked.query.text, quoted)
         short: ShortAnswer | None = None
@@ -543,6 +555,18 @@ def sentence_around(article: Article, passage: Passage, start: int, end: int) ->
     spans = [(s, e) for s, e in passage.sentences if s < end and start < e] or [(passage.start, passage.end)]
     s, e = spans[0][0], spans[-1][1]
     return Evidence(passage, s, e, article.body[s:e], 1.0)
+
+
+def states_a_span(support: Support, spans: list[str]) -> Support:
+    """A supported claim of a model that may only word short answers stays supported when it
+    states one of them (every word of the span is in it); otherwise it is dropped, whatever it
+    shares with its source ("The packet header is long [1]" over "the packet header can be small")."""
+    if not support.supported:
+        return support
+    words = set(tokenize(support.claim.text))
+    if any(set(tokenize(span)) <= words for span in spans if tokenize(span)):
+        return support
+    return replace(support, supported=False, reason="states no short answer")
 
 
 def compose(

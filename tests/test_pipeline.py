@@ -145,6 +145,47 @@ def test_a_marker_split_across_pieces_never_reaches_the_live_draft(built: Settin
     assert events[-1].answer.mode == "generated"  # type: ignore[union-attr]
 
 
+class _SmallModel(_CountingGenerator):
+    """A fake of the embedded model's other limit: it may word a short answer, not state facts."""
+
+    states_facts = False
+    calls = 0
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        self.calls += 1
+        return super().stream(messages, max_tokens)
+
+
+def test_a_model_that_may_not_state_facts_is_not_asked_when_there_is_no_short_answer(built: Settings) -> None:
+    small = _SmallModel()
+    answer = Pipeline(built, HashEmbedder(), small).ask("Why are the militias prepared to disarm?")
+    assert not answer.abstained and answer.short_answer is None
+    assert small.calls == 0 and answer.mode == "extractive" and " reports: " in answer.text
+    # A model that states facts (a server's) is asked as before.
+    server = FakeGenerator()
+    Pipeline(built, HashEmbedder(), server).ask("Why are the militias prepared to disarm?")
+    assert server.history
+
+
+def test_a_model_that_may_not_state_facts_keeps_only_the_sentence_that_states_the_short_answer(
+    built: Settings,
+) -> None:
+    small = _SmallModel()
+    pipe = Pipeline(built, HashEmbedder(), small, reader=_OneSpanReader())
+    pipe.ask(FIGHTERS)
+    prompt = small.history[-1][-1]["content"]
+    n = source_number(small, "50,000 fighters")
+    other = next(  # a source sentence, copied whole: supported, but it states no short answer
+        line for line in prompt.splitlines() if line.startswith("[") and "50,000" not in line and len(line) > 80
+    )
+    m, copied = int(other[1 : other.index("]")]), other.split(") ", 1)[1]
+    small.enqueue(f"The groups collectively command about 50,000 fighters [{n}]. {copied} [{m}]")
+    answer = pipe.ask(FIGHTERS)
+    assert answer.short_answer is not None and answer.short_answer.text == "50,000"
+    assert answer.mode == "generated" and "collectively command about 50,000 fighters [" in answer.text
+    assert copied.rstrip(".") not in answer.text.split("reports:")[0]  # not kept as the model's claim
+
+
 def test_a_server_model_s_second_paragraph_is_not_taken_for_an_echo(pipeline: Pipeline, fake: FakeGenerator) -> None:
     pipeline.ask(FIGHTERS)
     n = source_number(fake, "50,000 fighters")
