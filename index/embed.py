@@ -189,7 +189,7 @@ def int8_model(cache_dir: Path) -> Path:
             options.log_severity_level = 3
             ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
             graph = onnx.load(str(folded)).graph
-            made_by = {out: node for node in graph.node for out in node.output}
+            made_by = {name: node for node in graph.node for name in node.output}
             keep_float = [
                 n.name
                 for n in graph.node

@@ -144,8 +144,13 @@ def add_document(
     _parse_check(source, target.relative_to(docs_dir), display, limits, fields)
     # The name is claimed before the copy: a copy cut short (a crash, a full disk) is redone under
     # the same name by the next add of this source, not left beside a second copy named name-2.
-    _remember(docs_dir, registry, target.relative_to(docs_dir).as_posix(), origin, fields)
+    # An export's column map is recorded after it, so it never describes a file it did not come with.
+    relative = target.relative_to(docs_dir).as_posix()
+    if registry.get("origins", {}).get(relative) != origin:
+        _remember(docs_dir, registry, relative, origin, None)
     _copy(source, target)
+    if fields:
+        _remember(docs_dir, registry, relative, origin, fields)
     return target
 
 
@@ -163,7 +168,7 @@ def add_folder(
     base = safe_name(folder.resolve().name) or "folder"
     top = free_name(base, "", lambda c: (docs_dir / c).exists() and registry.get("origins", {}).get(c) != origin)
     if files and registry.get("origins", {}).get(top) != origin:
-        _remember(docs_dir, registry, top, origin, None)  # claimed first, as in add_document
+        _remember(docs_dir, registry, top, origin, None)  # claimed before the first copy, as in add_document
     added = []
     used: set[str] = set()
     inside = docs_dir.resolve()
@@ -182,10 +187,10 @@ def add_folder(
             continue
         target = docs_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if fields and path.suffix.lower() in EXPORT_SUFFIXES:  # an export's column map, before its copy
+        _copy(path, target)
+        if fields and path.suffix.lower() in EXPORT_SUFFIXES:  # an export's column map, right after its copy
             registry.setdefault("fields", {})[relative.as_posix()] = dict(fields)
             _write_registry(docs_dir, registry)
-        _copy(path, target)
         added.append(target)
     pruned = False
     if registry.get("origins", {}).get(top) == origin:

@@ -454,25 +454,29 @@ class Pipeline:
             return None
         return sentence_around(article, passage, s, e), s, e
 
-    def _draft(self, asked: Asked, sources: list[Evidence]) -> abc.Generator[Token, None, str]:
-        """Stream the model's draft as Tokens; return it whole (cut where it copies the prompt back)."""
+    def _draft(self, asked: Asked, sources: list[Evidence]) -> abc.Generator[Token, None, tuple[str, str]]:
+        """Stream the model's draft as Tokens; return it whole (cut where it copies the prompt back)
+        and a notice when the model failed (what it wrote before failing is still checked)."""
         messages = answer_messages(asked.text, sources, asked.articles)
         cut = getattr(self.generator, "echoes_prompt", False)
         draft, sent = "", 0  # sent: characters of the draft yielded so far
-        # Closing the stream stops the generator: no tokens are spent on an echo.
-        with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
-            for piece in pieces:
-                asked.timings.setdefault("first_token", (time.perf_counter() - asked.t0) * 1000)
-                draft, echoed = before_echo(draft + piece) if cut else (draft + piece, False)
-                ready = len(draft) - (undecided(draft) if cut and not echoed else 0)
-                if ready > sent:
-                    yield Token(draft[sent:ready])
-                    sent = ready
-                if echoed:
-                    break
-        if len(draft) > sent:  # a held-back tail that was no marker after all
-            yield Token(draft[sent:])
-        return draft
+        try:
+            # Closing the stream stops the generator: no tokens are spent on an echo.
+            with contextlib.closing(self.generator.stream(messages, self.settings.llm_max_tokens)) as pieces:
+                for piece in pieces:
+                    asked.timings.setdefault("first_token", (time.perf_counter() - asked.t0) * 1000)
+                    draft, echoed = before_echo(draft + piece) if cut else (draft + piece, False)
+                    ready = len(draft) - (undecided(draft) if cut and not echoed else 0)
+                    if ready > sent:
+                        yield Token(draft[sent:ready])
+                        sent = ready
+                    if echoed:
+                        break
+            if len(draft) > sent:  # a held-back tail that was no marker after all
+                yield Token(draft[sent:])
+        except LLMUnavailableError as exc:
+            return draft, f"{exc}; showing the best passages instead"
+        return draft, ""
 
     def _compose(
         self,
@@ -490,10 +494,7 @@ class Pipeline:
         # with none to word, it is not asked, and the answer is the quote.
         wording_only = not getattr(self.generator, "states_facts", True)
         if spans or not wording_only:
-            try:
-                draft = yield from self._draft(asked, sources)
-            except LLMUnavailableError as exc:
-                notice = f"{exc}; showing the best passages instead"
+            draft, notice = yield from self._draft(asked, sources)
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify(draft, sources, self.sentence_embedder) if draft else []
         if wording_only:

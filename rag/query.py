@@ -118,7 +118,11 @@ def asking_first(doc: object) -> str:
     the lead-in still follows, for what the asking sentence refers to. Unchanged when the first
     sentence asks, or none does."""
     sentences = list(doc.sents)  # type: ignore[attr-defined]
-    asks = [any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in s) for s in sentences]
+    # A sentence asks when it ends with a question mark or opens with a question word ("Which
+    # company ran it", "At which company ..."); a "who" inside a relative clause asks nothing.
+    asks = [
+        s.text.rstrip().endswith("?") or any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in s[:2]) for s in sentences
+    ]
     if len(sentences) < 2 or asks[0] or not any(asks):
         return doc.text  # type: ignore[attr-defined,no-any-return]
     first = asks.index(True)

@@ -378,6 +378,26 @@ def test_a_folder_copy_cut_short_is_finished_under_the_same_name(
     assert sorted(p.name for p in settings.docs_dir.iterdir() if not p.name.startswith(".")) == ["wire"]
 
 
+def test_an_export_whose_new_copy_fails_keeps_its_old_file_and_old_column_map(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.files
+
+    settings = settings.replace(seeds="off")
+    export = write(tmp_path / "news.csv", "Headline,Story\nDam inspected,Engineers found no cracks.\n")
+    add_paths(settings, [export], fields={"title": "Headline", "body": "Story"})
+    write(export, "Title,Text\nBridge reopens,The bridge reopened on Monday.\n")
+
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index.files, "_copy", disk_full)
+    with pytest.raises(OSError):
+        add_paths(settings, [export], fields={"title": "Title", "body": "Text"})
+    [dam] = load_articles([settings.docs_dir], 5_000_000).articles.values()
+    assert dam.title == "Dam inspected" and dam.body == "Engineers found no cracks."  # read by its own map
+
+
 def test_a_single_file_name_taken_by_another_file_gets_a_new_name(settings: Settings, tmp_path: Path) -> None:
     first = write(tmp_path / "a" / "note.txt", "Ferry fares\nApril 2, 2024\nFerry fares will rise by 8% in May.")
     second = write(tmp_path / "b" / "note.txt", "Dam inspected\nMay 1, 2024\nEngineers found no cracks.")

@@ -71,6 +71,12 @@ def test_query_holds_names_parts_and_terms() -> None:
         ("Which company ran the ferry that sank on Monday?", "Which company ran the ferry that sank on Monday?"),
         ("Who ran the ferry? Reports differ.", "Who ran the ferry? Reports differ."),
         ("The ferry's owner sold it in March.", "The ferry's owner sold it in March."),
+        ("The ferry sank on Monday. Which company ran it", "Which company ran it The ferry sank on Monday."),
+        (
+            "The captain who steered the ferry retired. Where was he born?",
+            "Where was he born? The captain who steered the ferry retired.",
+        ),
+        ("Name the company. It ran the ferry which sank.", "Name the company. It ran the ferry which sank."),
     ],
 )
 def test_the_reader_gets_the_asking_sentence_first_and_its_lead_in_after(question: str, read: str) -> None:

@@ -235,6 +235,27 @@ def test_llm_failure_still_returns_passages_with_notice(pipeline: Pipeline, fake
     assert "unreachable" in answer.notice and "50,000 fighters" in answer.text and answer.citations
 
 
+class _FailingMidway(FakeGenerator):
+    """A server that sends `reply` and then fails (a timeout, a dropped connection)."""
+
+    reply = ""
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        self.history.append(messages)
+        yield self.reply
+        raise LLMUnavailableError("LLM server http://127.0.0.1:9 failed (ReadTimeout)")
+
+
+def test_what_a_server_wrote_before_failing_is_still_checked_and_kept(built: Settings, fake: FakeGenerator) -> None:
+    Pipeline(built, HashEmbedder(), fake).ask(FIGHTERS)
+    n = source_number(fake, "50,000 fighters")
+    failing = _FailingMidway()
+    failing.reply = f"The groups collectively command about 50,000 fighters [{n}]."
+    answer = Pipeline(built, HashEmbedder(), failing).ask(FIGHTERS)
+    assert "ReadTimeout" in answer.notice and answer.mode == "generated"
+    assert "collectively command about 50,000 fighters [" in answer.text
+
+
 def test_follow_up_uses_the_named_person(pipeline: Pipeline) -> None:
     history = [Turn("What did Izzat al-Shahbandar tell Reuters about the talks?", "They were very advanced.")]
     answer = pipeline.ask("What else did he say?", history)
