@@ -106,13 +106,13 @@ class LlamaCppGenerator:
         self, model_path: Path | None = None, n_ctx: int = 2048, threads: int = 2, cache_dir: Path | None = None
     ) -> None:
         self._path = model_path
-        self._cache = cache_dir
+        self._derive_in = cache_dir if model_path is None else None  # where the Q8_0 copy is kept
         self._n_ctx = n_ctx
         self._threads = threads
         self._llm: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()
-        self.name = "embedded:SmolLM2-135M-Instruct-" + ("Q8_0" if model_path is None and cache_dir else "Q4_1")
+        self.name = "embedded:SmolLM2-135M-Instruct-" + ("Q8_0" if self._derive_in is not None else "Q4_1")
 
     def load(self) -> Any:
         """The llama.cpp model (loads in well under a second; once, whichever thread asks first)."""
@@ -122,8 +122,8 @@ class LlamaCppGenerator:
         return self._llm
 
     def _open(self) -> Any:
-        if self._path is None and self._cache is not None:
-            derived = q8_model(self._cache)
+        if self._derive_in is not None:
+            derived = q8_model(self._derive_in)
             try:
                 return self._llama(derived)
             except ValueError:  # a damaged copy: derive it again next time, answer from the package now

@@ -565,7 +565,7 @@ def states_a_span(support: Support, spans: list[str]) -> Support:
     if not support.supported:
         return support
     words = set(tokenize(support.claim.text))
-    if any(set(tokenize(span)) <= words for span in spans if tokenize(span)):
+    if any(span_words and set(span_words) <= words for span_words in map(tokenize, spans)):
         return support
     return replace(support, supported=False, reason="states no short answer")
 
