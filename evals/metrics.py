@@ -194,12 +194,21 @@ def _contains_sequence(haystack: Sequence[str], needle: Sequence[str]) -> bool:
 # --------------------------------------------------------------------------
 
 
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+
+
+def key_tokens(text: str) -> list[str]:
+    """The tokens keys are matched on: `normalized_tokens` with a possessive "'s" as a token of its
+    own, as tokenizers split it ("Hawaii's Big Island" names Hawaii), not glued to the name."""
+    return normalized_tokens(_POSSESSIVE.sub(" s", text))
+
+
 def key_groups_correct(answer: str, answer_keys: list[list[str]]) -> bool:
     """True when every key group has an alternative found as whole tokens in the answer."""
     if not answer_keys:
         return False
-    answer_tokens = normalized_tokens(answer)
-    return all(any(_contains_sequence(answer_tokens, normalized_tokens(alt)) for alt in group) for group in answer_keys)
+    answer_tokens = key_tokens(answer)
+    return all(any(_contains_sequence(answer_tokens, key_tokens(alt)) for alt in group) for group in answer_keys)
 
 
 def exact_match(prediction: str, reference: str) -> float:

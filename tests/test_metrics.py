@@ -105,6 +105,14 @@ def test_key_groups_multi_token_alternative_must_be_contiguous() -> None:
     assert not metrics.key_groups_correct("new jersey and york", [["New York"]])
 
 
+def test_key_groups_a_possessive_names_its_owner() -> None:
+    assert metrics.key_groups_correct("lava on Hawaii’s Big Island", [["Hawaii"]])
+    assert metrics.key_groups_correct("Harriet Hageman's victory", [["Hageman"]])
+    assert metrics.key_groups_correct("shoppers at Macy's", [["Macy's"]])
+    assert not metrics.key_groups_correct("the Hawaiians", [["Hawaii"]])
+    assert not metrics.key_groups_correct("its shares", [["it"]])
+
+
 def test_key_groups_empty_inputs() -> None:
     assert not metrics.key_groups_correct("anything", [])
     assert not metrics.key_groups_correct("anything", [[]])
