@@ -63,6 +63,16 @@ def test_long_contexts_are_read_in_windows(reader: OnnxReader) -> None:
     assert "Tomas Berg" in r.text and ctx.joined[r.start : r.end] == r.text
 
 
+def test_a_passage_reads_the_same_whatever_it_is_read_with(reader: OnnxReader) -> None:
+    # Dynamic int8 quantization scales activations over a whole run: read in one padded batch,
+    # a passage's scores depended on the other passages beside it.
+    question, ctx, _ = TEXTS[0]
+    others = [c for _, c, _ in TEXTS[1:]] + [Context("", "A much longer passage about other things. " * 12)]
+    (alone,) = reader.read(question, [ctx])
+    beside = reader.read(question, [*others, ctx])[-1]
+    assert (beside.text, beside.score, beside.null) == (alone.text, alone.score, alone.null)
+
+
 def test_spans_are_widened_to_whole_words() -> None:
     text = "It cost $4.5 million, officials said."
     assert widen(text, 9, 12) == (8, 12)  # "4.5" -> "$4.5"
