@@ -40,6 +40,7 @@ KITS = ("news_dev", "squad2_dev", "mixed_dev")
 TARGET_FALSE_ABSTENTION = 0.05
 TARGET_WRONG_SHORT = 0.04  # share of questions whose short answer is shown and wrong while its quote is right
 C = 1.0  # inverse L2 strength of both logistic regressions
+FOLDS = 5  # thresholds are set on out-of-fold probabilities (folds keep a question's copies together)
 
 
 def collect(root: Path, out: Path, table: Path) -> int:
@@ -119,6 +120,21 @@ def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> tuple[Logistic, Any]
     return fitted, np.array([fitted.probability(dict(zip(features, row))) for row in x.tolist()])
 
 
+def _out_of_fold(x: Any, y: Any, groups: list[str], features: tuple[str, ...]) -> Any:
+    """Each row's probability from the model fitted on the other folds: a threshold set on
+    in-sample probabilities trusts the model most where it fits its own data best (the few top
+    spans a threshold for a 4% tail is decided by). Folds are by question id, since mixed_dev
+    repeats news_dev's and squad2_dev's questions."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    p = np.zeros(len(y))
+    for train, test in GroupKFold(FOLDS).split(x, y, groups):
+        model, _ = _logistic(x[train], y[train], features)
+        p[test] = [model.probability(dict(zip(features, row))) for row in x[test].tolist()]
+    return p
+
+
 def fit(table: Path) -> tuple[Logistic, Logistic]:
     """The abstention model and the span model, with their thresholds (deterministic)."""
     import numpy as np
@@ -127,7 +143,9 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     kits = ", ".join(sorted({r["kit"] for r in rows}))
     x = np.array([[r["features"][f] for f in FEATURES] for r in rows], dtype=float)
     y = np.array([int(r["answerable"]) for r in rows])
-    abstain, p = _logistic(x, y, FEATURES)
+    ids = [r["id"] for r in rows]
+    abstain, _ = _logistic(x, y, FEATURES)
+    p = _out_of_fold(x, y, ids, FEATURES)
     answerable = np.sort(p[y == 1])
     # The highest threshold that abstains on at most the target share of answerable questions.
     k = int(np.floor(TARGET_FALSE_ABSTENTION * len(answerable)))
@@ -139,7 +157,8 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
         threshold=round(threshold, 8),
         note=f"Fitted by `python -m evals.fit_abstain` on {len(rows)} questions ({kits}: the tuning parts of the kits "
         f"and the seed gold set), {int(y.sum())} answerable. Logistic regression (C={C}) on standardized "
-        f"features; threshold for false abstention <= {TARGET_FALSE_ABSTENTION} on that data: false abstention "
+        f"features; threshold for false abstention <= {TARGET_FALSE_ABSTENTION} on that data ({FOLDS}-fold "
+        f"out-of-fold probabilities): false abstention "
         f"{false_abst:.3f}, correct abstention {correct_abst:.3f}.",
     )
 
@@ -147,14 +166,19 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     # every question the abstention model answers.
     sx = [[rd["features"][f] for f in SPAN_FEATURES] for r in rows if r["answerable"] for rd in r["readings"]]
     sy = [int(rd["right"]) for r in rows if r["answerable"] for rd in r["readings"]]
+    sg = [r["id"] for r in rows if r["answerable"] for rd in r["readings"]]
     spans, _ = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
-    # Per answered question: P of its most likely span, that span right, the quote right, shown as short.
+    held_out = iter(_out_of_fold(np.array(sx, dtype=float), np.array(sy), sg, SPAN_FEATURES).tolist())
+    # Per answered question: P of its most likely span, that span right, the quote right, shown as short
+    # (answerable questions' spans by the folds' models, unanswerable ones' by the whole model,
+    # which never saw them).
     tops: list[tuple[float, bool, bool, bool]] = []
     for r, pa in zip(rows, p):
+        probs = [next(held_out) if r["answerable"] else spans.probability(rd["features"]) for rd in r["readings"]]
         if pa < threshold or not r["readings"]:
             continue
-        top = max(r["readings"], key=lambda rd: spans.probability(rd["features"]))
-        tops.append((spans.probability(top["features"]), top["right"], r["quote_right"], top["short"]))
+        q, top = max(zip(probs, r["readings"]), key=lambda pr: pr[0])
+        tops.append((q, top["right"], r["quote_right"], top["short"]))
     span_threshold = 2.0  # above every probability: never shown, when no threshold meets the target
     for t in sorted({q for q, *_ in tops}):
         wrong = sum(1 for q, right, quoted, short in tops if q >= t and short and quoted and not right)
@@ -169,7 +193,8 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
         note=f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
         f"{int(y.sum())} answerable questions of the same data, {sum(sy)} of them right (the span alone "
         f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for short "
-        f"answers wrong under a right quote <= {TARGET_WRONG_SHORT} of all {len(rows)} questions: shown on "
+        f"answers wrong under a right quote <= {TARGET_WRONG_SHORT} of all {len(rows)} questions ({FOLDS}-fold "
+        f"out-of-fold probabilities): shown on "
         f"{len(shown)} answered questions, {right} of them right.",
     )
     return abstain, spans
