@@ -10,6 +10,9 @@ seed gold set:
   case where the quote alone should show; the issue's target is 0.05, and the fit keeps a
   margin below it for questions it has not seen).
 
+Both models are fitted on every row; both thresholds are chosen on out-of-fold probabilities (FOLDS
+folds by question id), which are what the models give questions they have not seen.
+
     python -m evals.fit_abstain --collect     # answer the tuning questions, write the feature table
     python -m evals.fit_abstain               # fit both models from the table
 
@@ -121,15 +124,18 @@ def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> tuple[Logistic, Any]
 
 
 def _out_of_fold(x: Any, y: Any, groups: list[str], features: tuple[str, ...]) -> Any:
-    """Each row's probability from the model fitted on the other folds: a threshold set on
-    in-sample probabilities trusts the model most where it fits its own data best (the few top
-    spans a threshold for a 4% tail is decided by). Folds are by question id, since mixed_dev
-    repeats news_dev's and squad2_dev's questions."""
+    """Each row's probability from the model fitted on the other folds (folds by question id, since
+    mixed_dev repeats news_dev's and squad2_dev's questions): thresholds are set on these, as a
+    threshold set on the probabilities a model gives its own training rows trusts it most where it
+    fits them best."""
     import numpy as np
     from sklearn.model_selection import GroupKFold
 
+    folds = min(FOLDS, len(set(groups)))
+    if folds < 2:
+        raise ValueError(f"out-of-fold probabilities need questions of at least 2 ids, not {len(set(groups))}")
     p = np.zeros(len(y))
-    for train, test in GroupKFold(FOLDS).split(x, y, groups):
+    for train, test in GroupKFold(folds).split(x, y, groups):
         model, _ = _logistic(x[train], y[train], features)
         p[test] = [model.probability(dict(zip(features, row))) for row in x[test].tolist()]
     return p
@@ -168,13 +174,17 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     sy = [int(rd["right"]) for r in rows if r["answerable"] for rd in r["readings"]]
     sg = [r["id"] for r in rows if r["answerable"] for rd in r["readings"]]
     spans, _ = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
-    held_out = iter(_out_of_fold(np.array(sx, dtype=float), np.array(sy), sg, SPAN_FEATURES).tolist())
+    held_out = _out_of_fold(np.array(sx, dtype=float), np.array(sy), sg, SPAN_FEATURES).tolist()
     # Per answered question: P of its most likely span, that span right, the quote right, shown as short
-    # (answerable questions' spans by the folds' models, unanswerable ones' by the whole model,
-    # which never saw them).
+    # (answerable questions' spans by the folds' models, in the order sx lists them; unanswerable
+    # ones' by the whole model, which never saw them).
     tops: list[tuple[float, bool, bool, bool]] = []
+    at = 0
     for r, pa in zip(rows, p):
-        probs = [next(held_out) if r["answerable"] else spans.probability(rd["features"]) for rd in r["readings"]]
+        if r["answerable"]:
+            probs, at = held_out[at : at + len(r["readings"])], at + len(r["readings"])
+        else:
+            probs = [spans.probability(rd["features"]) for rd in r["readings"]]
         if pa < threshold or not r["readings"]:
             continue
         q, top = max(zip(probs, r["readings"]), key=lambda pr: pr[0])

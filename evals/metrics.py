@@ -194,21 +194,26 @@ def _contains_sequence(haystack: Sequence[str], needle: Sequence[str]) -> bool:
 # --------------------------------------------------------------------------
 
 
-_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
-
-
-def key_tokens(text: str) -> list[str]:
-    """The tokens keys are matched on: `normalized_tokens` with a possessive "'s" as a token of its
-    own, as tokenizers split it ("Hawaii's Big Island" names Hawaii), not glued to the name."""
-    return normalized_tokens(_POSSESSIVE.sub(" s", text))
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b", re.IGNORECASE)
 
 
 def key_groups_correct(answer: str, answer_keys: list[list[str]]) -> bool:
-    """True when every key group has an alternative found as whole tokens in the answer."""
+    """True when every key group has an alternative found as whole tokens in the answer, the
+    answer and the key tokenized alike, either as SQuAD normalizes ("Macy's" -> "macys") or with
+    a possessive "'s" as a token of its own, as tokenizers split it ("Hawaii's Big Island" names
+    Hawaii): a match either way counts."""
     if not answer_keys:
         return False
-    answer_tokens = key_tokens(answer)
-    return all(any(_contains_sequence(answer_tokens, key_tokens(alt)) for alt in group) for group in answer_keys)
+    ways = (normalized_tokens, _possessive_split_tokens)
+    answers = [way(answer) for way in ways]
+    return all(
+        any(_contains_sequence(tokens, way(alt)) for alt in group for way, tokens in zip(ways, answers))
+        for group in answer_keys
+    )
+
+
+def _possessive_split_tokens(text: str) -> list[str]:
+    return normalized_tokens(_POSSESSIVE.sub(" s", ascii_fold(text)))
 
 
 def exact_match(prediction: str, reference: str) -> float:

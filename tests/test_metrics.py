@@ -111,6 +111,10 @@ def test_key_groups_a_possessive_names_its_owner() -> None:
     assert metrics.key_groups_correct("shoppers at Macy's", [["Macy's"]])
     assert not metrics.key_groups_correct("the Hawaiians", [["Hawaii"]])
     assert not metrics.key_groups_correct("its shares", [["it"]])
+    assert metrics.key_groups_correct("HAWAII‘S volcano", [["Hawaii"]])
+    # SQuAD's own normalization still matches too: "Macys" / "Macy's", "1850's" / "1850s".
+    assert metrics.key_groups_correct("shoppers at Macys", [["Macy's"]])
+    assert metrics.key_groups_correct("in the 1850's", [["1850s"]])
 
 
 def test_key_groups_empty_inputs() -> None:
