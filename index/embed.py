@@ -7,13 +7,13 @@ import os
 import re
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from index.atomic import replace_atomically
+from index.parallel import cores, map_on_threads
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -119,10 +119,9 @@ class OnnxMiniLMEmbedder:
 
     def __init__(self, cache_dir: Path, threads: int = 0) -> None:
         self.cache_dir = cache_dir
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or cores()
         self._session = None
         self._tokenizer = None
-        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def _load(self):  # type: ignore[no-untyped-def]
@@ -136,17 +135,16 @@ class OnnxMiniLMEmbedder:
                 tokenizer.enable_truncation(self.max_tokens)
                 tokenizer.no_padding()  # tokenizer.json pads to a fixed length; one text needs none
                 options = ort.SessionOptions()
-                # One thread per run, `threads` runs side by side: one text of a few hundred tokens
-                # is too small a matrix product to split well across cores (on two cores, two
-                # one-thread runs embed 1.36x the texts per second of one two-thread run, with the
-                # same vectors).
+                # One thread per run, up to `threads` runs side by side (`index.parallel`): one
+                # text of a few hundred tokens is too small a matrix product to split well across
+                # cores (on two cores, two one-thread runs embed 1.36x the texts per second of one
+                # two-thread run, with the same vectors).
                 options.intra_op_num_threads = 1
                 options.log_severity_level = 3
                 self._session = ort.InferenceSession(
                     str(int8_model(self.cache_dir)), options, providers=["CPUExecutionProvider"]
                 )
                 self._tokenizer = tokenizer
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
         return self._session, self._tokenizer
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -167,8 +165,7 @@ class OnnxMiniLMEmbedder:
             pooled = hidden[0].mean(0)  # every token is real: no padding to mask out
             return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
-        assert self._pool is not None
-        for row, vector in enumerate(self._pool.map(one, texts) if len(texts) > 1 else [one(texts[0])]):
+        for row, vector in enumerate(map_on_threads(one, texts, self.threads)):
             out[row] = vector
         return out
 

@@ -12,7 +12,6 @@ import bisect
 import json
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.parallel import cores, map_on_threads
 from rag.errors import RagError
 
 MAX_SPAN_TOKENS = 24
@@ -84,7 +84,8 @@ def default_model_dir() -> Path:
 class OnnxReader:
     """The committed int8 reader, loaded on first use.
 
-    Each window is run on its own, `threads` at a time on one-thread sessions: dynamic int8
+    Each window is read in a run of its own, up to `threads` runs side by side (one thread each,
+    `index.parallel`; default: the process's cores): dynamic int8
     quantization scales a layer's activations over everything in one run, so a window read in a
     padded batch got other scores than read alone, depending on which passages it was read with;
     alone, its reading depends on the question and that window only. On two cores it is also
@@ -92,10 +93,9 @@ class OnnxReader:
     600-character passages).
     """
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path | None = None, threads: int = 0) -> None:
         self.model_dir = model_dir or default_model_dir()
-        self._threads = max(1, threads)
-        self._pool: ThreadPoolExecutor | None = None
+        self._threads = threads or cores()
         self._session: Any = None
         self._tokenizer: Any = None
         self._max_len = 192
@@ -121,7 +121,6 @@ class OnnxReader:
             if record.is_file():
                 self._max_len = int(json.loads(record.read_text())["hyper"]["max_len"])
             self._session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="reader")
 
     def read(self, question: str, contexts: list[Context]) -> list[Reading]:
         """Read every context (longer ones in overlapping windows, the best window kept)."""
@@ -153,8 +152,7 @@ class OnnxReader:
             )
             return start[0], end[0]
 
-        assert self._pool is not None
-        logits = list(self._pool.map(run, rows)) if len(rows) > 1 else [run(rows[0])]
+        logits = map_on_threads(run, rows, self._threads)
         best: dict[int, Reading] = {}
         for (i, ids, offsets), (start, end) in zip(rows, logits):
             reading = _decode(start, end, len(q_ids) + 2, len(ids), offsets, contexts[i].joined)

@@ -430,7 +430,7 @@ def test_a_two_part_question_gets_a_short_answer_for_each_part(pipeline: Pipelin
     assert not answer.abstained and answer.short_answer is not None
     first_line = answer.text.split("\n", 1)[0]
     groups, fighters = (part.rsplit(" [", 1)[0] for part in first_line.split("; "))  # one per part
-    assert groups.startswith("10") and fighters == "50,000"
+    assert "10" in groups.split()[:2] and fighters == "50,000"  # "10" or "about 10"
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
 
 
