@@ -30,6 +30,7 @@ RETRIEVAL_DEPTH = 10
 # after the seed-tuned rules were replaced by the reader and the fitted abstention model: accuracy
 # 0.80, correct abstention 0.70, false abstention 0.00, citation hit 0.95. Each gate sits two
 # questions below what was measured (the rules this replaced scored 0.95 / 0.80 here: the seeds fell).
+# Measured at 808c3ce (passages read alone, out-of-fold thresholds): 0.85 / 0.70 / 0.00 / 0.95.
 THRESHOLDS = {
     "accuracy": (">=", 0.70),
     "correct_abstention": (">=", 0.50),
@@ -38,7 +39,8 @@ THRESHOLDS = {
 }
 # The CI gate on a fixed 40-question subset of mixed_dev's reported part (22 answerable, 18 not).
 # Measured with the real models: accuracy 0.636, correct abstention 0.611, false abstention 0.136;
-# each gate sits two questions below.
+# each gate sits two questions below. At 808c3ce (out-of-fold thresholds, which trade correct for
+# false abstention): 0.636 / 0.500 / 0.136, so correct abstention now sits at its gate.
 KIT_THRESHOLDS = {
     "accuracy": (">=", 0.54),
     "correct_abstention": (">=", 0.50),
