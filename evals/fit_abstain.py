@@ -103,16 +103,15 @@ def collect(root: Path, out: Path, table: Path) -> int:
     return len(rows)
 
 
-def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> tuple[Logistic, Any]:
-    """A standardized logistic regression (threshold unset) and its probabilities on x."""
-    import numpy as np
+def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> Logistic:
+    """A standardized logistic regression (threshold unset)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(x), y)
     scale = [float(s) if s > 0 else 1.0 for s in scaler.scale_]
-    fitted = Logistic(
+    return Logistic(
         features,
         tuple(round(float(m), 8) for m in scaler.mean_),
         tuple(round(s, 8) for s in scale),
@@ -120,7 +119,6 @@ def _logistic(x: Any, y: Any, features: tuple[str, ...]) -> tuple[Logistic, Any]
         round(float(model.intercept_[0]), 8),
         0.5,
     )
-    return fitted, np.array([fitted.probability(dict(zip(features, row))) for row in x.tolist()])
 
 
 def _out_of_fold(x: Any, y: Any, groups: list[str], features: tuple[str, ...]) -> Any:
@@ -136,7 +134,7 @@ def _out_of_fold(x: Any, y: Any, groups: list[str], features: tuple[str, ...]) -
         raise ValueError(f"out-of-fold probabilities need questions of at least 2 ids, not {len(set(groups))}")
     p = np.zeros(len(y))
     for train, test in GroupKFold(folds).split(x, y, groups):
-        model, _ = _logistic(x[train], y[train], features)
+        model = _logistic(x[train], y[train], features)
         p[test] = [model.probability(dict(zip(features, row))) for row in x[test].tolist()]
     return p
 
@@ -150,7 +148,7 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     x = np.array([[r["features"][f] for f in FEATURES] for r in rows], dtype=float)
     y = np.array([int(r["answerable"]) for r in rows])
     ids = [r["id"] for r in rows]
-    abstain, _ = _logistic(x, y, FEATURES)
+    abstain = _logistic(x, y, FEATURES)
     p = _out_of_fold(x, y, ids, FEATURES)
     answerable = np.sort(p[y == 1])
     # The highest threshold that abstains on at most the target share of answerable questions.
@@ -173,7 +171,7 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     sx = [[rd["features"][f] for f in SPAN_FEATURES] for r in rows if r["answerable"] for rd in r["readings"]]
     sy = [int(rd["right"]) for r in rows if r["answerable"] for rd in r["readings"]]
     sg = [r["id"] for r in rows if r["answerable"] for rd in r["readings"]]
-    spans, _ = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
+    spans = _logistic(np.array(sx, dtype=float), np.array(sy), SPAN_FEATURES)
     held_out = _out_of_fold(np.array(sx, dtype=float), np.array(sy), sg, SPAN_FEATURES).tolist()
     # Per answered question: P of its most likely span, that span right, the quote right, shown as short
     # (answerable questions' spans by the folds' models, in the order sx lists them; unanswerable
