@@ -22,6 +22,7 @@ from index.names import find_names, load_names, save_names
 from index.records import load_records, save_records
 from index.sources import Limits
 from index.store import VectorStore
+from index.vectors import VectorMatrix
 from rag.errors import IndexCorruptError, RagError
 from rag.settings import Settings
 from rag.types import Article, Passage
@@ -146,7 +147,11 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     articles = loaded.articles
     sig = signature(settings, embedder)
     old_gen, manifest = _usable_current(layout)
-    full = rebuild or manifest is None or manifest.get("signature") != sig
+    # A served generation whose embedded store went missing is rebuilt: questions do not need
+    # the store (they scan the vector matrix), so nothing else would notice until a later build
+    # tried to copy it.
+    lost_store = old_gen is not None and not settings.chroma_url and not (old_gen / "chroma").is_dir()
+    full = rebuild or manifest is None or manifest.get("signature") != sig or lost_store
     old = {} if full or manifest is None else {d: m["hash"] for d, m in manifest["articles"].items()}
     old_copies = {} if manifest is None else {d: m.get("also", []) for d, m in manifest["articles"].items()}
     return Plan(
@@ -239,10 +244,10 @@ def build_index(
                 if stages:
                     stages("embedding", done, total)
 
-            _embed_into(store, embedder, todo, embedding, plan, already=already)
+            fresh = _embed_into(store, embedder, todo, embedding, plan, already=already)
             if stages:
                 stages("writing", 0, 1)
-            passages = _write_generation(gen, store, plan, passages + new)
+            passages = _write_generation(gen, store, plan, passages + new, fresh)
             if stages:
                 stages("writing", 1, 1)
         finally:
@@ -265,8 +270,12 @@ def build_index(
         )
 
 
-def _write_generation(gen: Path, store: VectorStore, plan: Plan, passages: list[Passage]) -> list[Passage]:
-    """Check the store, then write records, BM25 and (last) the manifest of a generation."""
+def _write_generation(
+    gen: Path, store: VectorStore, plan: Plan, passages: list[Passage], fresh: dict[str, np.ndarray]
+) -> list[Passage]:
+    """Check the store, then write records, BM25, the vector matrix and (last) the manifest of a
+    generation. `fresh` holds the vectors this run embedded; the rest come from the previous
+    generation's matrix or, for what an interrupted run embedded, from the store."""
     order = sorted(plan.articles)
     rank = {d: i for i, d in enumerate(order)}
     passages = sorted(passages, key=lambda p: (rank[p.doc_id], p.start))
@@ -275,6 +284,9 @@ def _write_generation(gen: Path, store: VectorStore, plan: Plan, passages: list[
             f"vector store holds {store.count()} passages, expected {len(passages)}; run `rag index --rebuild`"
         )
     save_records(gen, (plan.articles[d] for d in order), passages)
+    VectorMatrix.save(
+        gen, _matrix(passages, fresh, store, None if plan.full else plan.old_gen, int(str(plan.signature["dim"])))
+    )
     LexicalIndex.build([p.text for p in passages]).save(gen / "bm25")
     previous = None
     if plan.old_gen is not None and not plan.full:
@@ -300,6 +312,39 @@ def _write_generation(gen: Path, store: VectorStore, plan: Plan, passages: list[
         },
     )
     return passages
+
+
+def _matrix(
+    passages: list[Passage], fresh: dict[str, np.ndarray], store: VectorStore, old_gen: Path | None, dim: int
+) -> np.ndarray:
+    """Every passage's vector in row order, without re-reading from Chroma what is at hand: this
+    run's vectors, then the previous generation's matrix, then (what an interrupted run embedded)
+    the store."""
+    old, old_table = None, None
+    if old_gen is not None:
+        try:
+            old = VectorMatrix.load(old_gen)
+            old_table = load_records(old_gen)[1] if old is not None else None
+        except (OSError, ValueError, IndexCorruptError):
+            old = None  # damaged or absent: read from the store instead
+    matrix = np.zeros((len(passages), dim), dtype=np.float32)
+    missing: dict[str, int] = {}
+    for row, p in enumerate(passages):
+        old_row = old_table.row_of(p.id) if old_table is not None else None
+        if p.id in fresh:
+            matrix[row] = fresh[p.id]
+        elif old is not None and old_row is not None and old_row < len(old):
+            matrix[row] = old.matrix[old_row]
+        else:
+            missing[p.id] = row
+    stored = store.vectors(list(missing)) if missing else {}
+    if len(stored) != len(missing):
+        raise IndexCorruptError(
+            f"vector store lacks {len(missing) - len(stored)} passages' vectors; run `rag index --rebuild`"
+        )
+    for pid, row in missing.items():
+        matrix[row] = stored[pid]
+    return matrix
 
 
 def _usable_current(layout: Layout) -> tuple[Path | None, dict | None]:
@@ -331,9 +376,11 @@ def _embed_into(
     progress: Progress | None,
     plan: Plan,
     already: int = 0,
-) -> None:
+) -> dict[str, np.ndarray]:
     """Embed in chunks of passages of similar length (little padding, bounded memory); each chunk
-    is stored as soon as it is embedded, which is what lets an interrupted build resume."""
+    is stored as soon as it is embedded, which is what lets an interrupted build resume. Returns
+    the vectors by passage id."""
+    fresh: dict[str, np.ndarray] = {}
     total = len(passages) + already
     if progress:
         progress(already, total)
@@ -342,9 +389,12 @@ def _embed_into(
     for i in range(0, len(ordered), EMBED_CHUNK):
         batch = ordered[i : i + EMBED_CHUNK]
         vectors = embedder.embed([p.text for p in batch])
-        store.add(batch, np.asarray(vectors, dtype=np.float32), hashes)
+        matrix = np.asarray(vectors, dtype=np.float32)
+        store.add(batch, matrix, hashes)
+        fresh.update(zip((p.id for p in batch), matrix))
         if progress:
             progress(already + min(i + EMBED_CHUNK, len(ordered)), total)
+    return fresh
 
 
 def _build_key(plan: Plan) -> dict[str, object]:

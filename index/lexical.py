@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.imports import without
 from index.text import FUZZY_MIN_LENGTH, near, tokenize
 
 __all__ = ["LexicalIndex", "tokenize"]
@@ -22,12 +23,11 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         """Index texts (one row each)."""
-        import bm25s
-
+        bm25s = _bm25s()
         tokens = [tokenize(t) or ["\u2205"] for t in texts]
         if not tokens:
             return cls(None, 0)
-        retriever = bm25s.BM25()
+        retriever = bm25s.BM25(csc_backend="numpy")
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
 
@@ -41,8 +41,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         """Read an index written by save()."""
-        import bm25s
-
+        bm25s = _bm25s()
         size = int((folder / "size").read_text())
         if size == 0:
             return cls(None, 0)
@@ -82,3 +81,10 @@ class LexicalIndex:
         top = np.argpartition(-sub, k - 1)[:k]
         top = top[np.argsort(-sub[top])]
         return [(int(candidates[i]), float(sub[i])) for i in top if sub[i] > 0]
+
+
+def _bm25s():  # type: ignore[no-untyped-def]
+    """bm25s, imported without scipy (see index.imports.without): the numpy backend is used."""
+    with without("scipy", "scipy.sparse", unless_imported="bm25s"):
+        import bm25s
+    return bm25s

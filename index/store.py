@@ -162,6 +162,17 @@ class VectorStore:
             raise self._error(exc) from exc
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0])]
 
+    def vectors(self, ids: list[str], batch: int = ADD_BATCH) -> dict[str, np.ndarray]:
+        """The stored vectors of these passages (ids the store lacks are left out)."""
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), batch):
+            try:
+                res = self.collection.get(ids=ids[i : i + batch], include=["embeddings"])
+            except Exception as exc:
+                raise self._error(exc) from exc
+            found.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32)))
+        return found
+
     def iter_all(self, batch: int = ADD_BATCH) -> Iterator[tuple[list[str], np.ndarray, list[dict]]]:
         """Every stored (ids, vectors, metadatas), in batches: used to copy a collection."""
         for res in self._pages(["embeddings", "metadatas"], batch):

@@ -215,7 +215,7 @@ class Pipeline:
             if self._snapshot is None or self._retriever is None or current != self._snapshot.generation.name:
                 snapshot = Snapshot.open(self.settings)
                 if self._snapshot is not None:
-                    self._snapshot.store.close()
+                    self._snapshot.close()
                 self._snapshot = snapshot
                 self._retriever = Retriever(snapshot, self.embedder)
             return self._retriever

@@ -34,15 +34,21 @@ class Retriever:
     ) -> list[Hit]:
         """Nearest passages by cosine similarity of MiniLM vectors (of the given articles only)."""
         vec = self.embedder.embed([query])[0] if vector is None else vector
+        matrix = self.snapshot.vectors
+        if matrix is not None:
+            rows = self._doc_rows(doc_ids) if doc_ids else None
+            return [Hit(self.snapshot.passages[row], score, ("dense",)) for row, score in matrix.query(vec, k, rows)]
         found = ((self.snapshot.passages.get(pid), score) for pid, score in self.snapshot.store.query(vec, k, doc_ids))
         return [Hit(p, score, ("dense",)) for p, score in found if p is not None]
 
+    def _doc_rows(self, doc_ids: Collection[str]) -> np.ndarray:
+        """The passage rows of these articles."""
+        parts = [self._rows[d] for d in sorted(doc_ids) if d in self._rows]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
     def bm25(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[Hit]:
         """Best passages by BM25 (of the given articles only)."""
-        rows = None
-        if doc_ids:
-            parts = [self._rows[d] for d in sorted(doc_ids) if d in self._rows]
-            rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        rows = self._doc_rows(doc_ids) if doc_ids else None
         return [
             Hit(self.snapshot.passages[row], score, ("bm25",))
             for row, score in self.snapshot.lexical.search(query, k, rows)

@@ -42,6 +42,12 @@ class Settings:
     )
     chroma_url: str = _help("Chroma server URL (http://host:port); empty = embedded store.", "")
     collection: str = _help("Chroma collection name prefix.", "passages")
+    dense_search: str = _help(
+        "Nearest passages by: exact (a scan of the generation's vector matrix, no Chroma on the "
+        "question path), chroma (the store's HNSW index, embedded or on the server) or auto "
+        "(exact with the embedded store, the server's index when chroma_url is set).",
+        "auto",
+    )
     chunk_size: int = _help("Target passage size in characters (whole sentences).", 600)
     chunk_overlap: int = _help("Characters of whole sentences repeated between passages.", 150)
     embedder: str = _help(
@@ -104,6 +110,11 @@ class Settings:
         result._validate()
         return result
 
+    @property
+    def exact_search(self) -> bool:
+        """True when dense search scans the generation's vector matrix rather than asking Chroma."""
+        return self.dense_search == "exact" or (self.dense_search == "auto" and not self.chroma_url)
+
     def _validate(self) -> None:
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise SettingsError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
@@ -111,6 +122,8 @@ class Settings:
             raise SettingsError(f"llm must be embedded, ollama, openai or fake, not {self.llm!r}")
         if self.embedder not in ("minilm", "minilm-torch", "fake"):
             raise SettingsError(f"embedder must be minilm, minilm-torch or fake, not {self.embedder!r}")
+        if self.dense_search not in ("auto", "exact", "chroma"):
+            raise SettingsError(f"dense_search must be auto, exact or chroma, not {self.dense_search!r}")
         if self.seeds not in ("auto", "on", "off"):
             raise SettingsError(f"seeds must be auto, on or off, not {self.seeds!r}")
         if self.chunk_size < 50:

@@ -299,8 +299,12 @@ def test_a_killed_build_of_an_export_resumes_without_embedding_again(tmp_path: P
     report = build_index(settings, counting)
     assert report.articles == 1300 == len(Snapshot.open(settings).articles)  # every valid row, once
     assert report.resumed == EMBED_CHUNK and len(counting.texts) == report.embedded == 1300 - EMBED_CHUNK
-    assert Snapshot.open(settings).store.count() == report.passages == 1300
+    snap = Snapshot.open(settings)
+    assert snap.store.count() == report.passages == 1300
     assert len(report.skipped) == 2
+    # The vector matrix holds the killed run's vectors (read back from the store) and this run's.
+    assert snap.vectors is not None
+    assert np.allclose(snap.vectors.matrix, HashEmbedder().embed([p.text for p in snap.passages]), atol=1e-6)
 
 
 def test_resume_restores_passages_the_interrupted_build_had_deleted(settings: Settings, seeds_copy: Path) -> None:

@@ -214,6 +214,11 @@ def current(settings: Settings) -> Path:
     return Layout(settings.data_dir).require_current()
 
 
+def truncate_bytes(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 def truncate_mid_line(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -226,7 +231,9 @@ def drop_last_id(path: Path) -> None:
 
 
 CORRUPTIONS: dict[str, Callable[[Settings], object]] = {
-    "chroma files deleted": lambda s: shutil.rmtree(current(s) / "chroma"),
+    "vectors garbled": lambda s: (current(s) / "vectors.npy").write_bytes(b"\x93NUMPY garbage"),
+    "vectors truncated": lambda s: truncate_bytes(current(s) / "vectors.npy"),
+    "vectors of another index": lambda s: np.save(current(s) / "vectors.npy", np.ones((3, 8), np.float32)),
     "manifest garbled": lambda s: (current(s) / "manifest.json").write_text('{"version": 2, "signat'),
     "manifest deleted": lambda s: (current(s) / "manifest.json").unlink(),
     "CURRENT garbled": lambda s: (s.data_dir / "CURRENT").write_text("gen-00\x00garbage\n"),
@@ -262,6 +269,19 @@ def test_damaged_index_is_one_line_and_rebuild_recovers(settings: Settings, corr
     assert "50,000 fighters" in pipeline.ask(FIGHTERS).text  # the same pipeline (a server) recovers
     snapshot = Snapshot.open(settings)
     assert snapshot.store.count() == len(snapshot.passages) > 10
+
+
+def test_lost_chroma_files_still_answer_and_the_next_build_restores_them(settings: Settings) -> None:
+    """Questions search the generation's vector matrix, so a lost Chroma store costs no answer;
+    the next `rag index` notices it and rebuilds instead of copying a store that is not there."""
+    build_index(settings, HashEmbedder())
+    shutil.rmtree(current(settings) / "chroma")
+    pipeline = Pipeline(settings, HashEmbedder(), FakeGenerator(default=REPLY))
+    assert "50,000 fighters" in pipeline.ask(FIGHTERS).text
+    report = build_index(settings, HashEmbedder())
+    assert report.rebuilt and report.embedded == report.passages
+    snapshot = Snapshot.open(settings)
+    assert snapshot.store.count() == len(snapshot.passages) == len(snapshot.vectors or ())
 
 
 def test_missing_index_says_how_to_build_it(settings: Settings) -> None:

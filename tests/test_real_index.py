@@ -103,6 +103,23 @@ def test_question_path_never_imports_torch(tmp_path: Path) -> None:
     assert out.stdout.split() == ["True", "False", "False"]
 
 
+def test_a_question_process_imports_no_vector_database_and_no_scipy(tmp_path: Path) -> None:
+    """A process that only answers (the index built by another) scans the generation's vector
+    matrix: chromadb, a second of every cold start, and scipy, which bm25s would import, stay out."""
+    settings = f"Settings.from_env(data_dir={str(tmp_path / 'd')!r}, seeds_dir={str(SEEDS)!r}, llm='fake')"
+    build = f"from index.build import build_index\nfrom index.embed import make_embedder\nfrom rag.settings import Settings\ns = {settings}\nbuild_index(s, make_embedder(s))\n"
+    ask = (
+        "import sys\nfrom rag.pipeline import Pipeline\nfrom rag.settings import Settings\n"
+        f"a = Pipeline({settings}).ask('How many fighters does the Islamic Resistance in Iraq command?')\n"
+        "print('50,000' in a.text, *(m in sys.modules for m in ('chromadb', 'scipy', 'torch')))\n"
+    )
+    root = Path(__file__).parents[1]
+    for script in (build, ask):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=root)
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "False", "False"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

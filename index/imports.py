@@ -1,0 +1,31 @@
+"""Importing a library without an optional dependency it would import but the product never uses."""
+
+from __future__ import annotations
+
+import sys
+
+
+class without:
+    """While a library is first imported, and only for modules nothing in the process has imported
+    yet, `import <module>` fails as if the module were absent; afterwards it imports normally for
+    whoever needs it. For optional imports that cost every cold start: thinc (spaCy's layer
+    library) imports torch, about 2 s, though the small CPU pipeline never calls it; bm25s imports
+    scipy.sparse, about 0.3 s, though its numpy backend builds and searches the same index."""
+
+    def __init__(self, *modules: str, unless_imported: str = "") -> None:
+        self.modules = modules
+        # The library itself already imported: it made its choice then, block nothing.
+        self.unless_imported = unless_imported
+        self.blocked: list[str] = []
+
+    def __enter__(self) -> None:
+        if self.unless_imported and self.unless_imported in sys.modules:
+            return
+        self.blocked = [m for m in self.modules if m not in sys.modules]
+        for m in self.blocked:
+            sys.modules[m] = None  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        for m in self.blocked:
+            if sys.modules.get(m, 1) is None:
+                del sys.modules[m]
