@@ -23,6 +23,10 @@ class IndexCorruptError(RagError):
     """The index directory exists but cannot be read."""
 
 
+class IndexMismatchError(IndexCorruptError):
+    """The index was built with another embedding model than the one this process uses."""
+
+
 class StoreUnavailableError(RagError):
     """The Chroma server cannot be reached."""
 

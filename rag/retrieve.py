@@ -12,6 +12,7 @@ from index.names import Names
 from index.snapshot import Snapshot
 from index.text import tokenize
 from rag.abstain import years_in
+from rag.errors import IndexMismatchError
 from rag.types import Hit, Passage
 
 RRF_K = 60
@@ -24,6 +25,14 @@ class Retriever:
     """Finds the passages most likely to answer a question; never rebuilds an index per query."""
 
     def __init__(self, snapshot: Snapshot, embedder: Embedder) -> None:
+        built = snapshot.manifest.get("signature", {})
+        if (built.get("embedder"), built.get("dim")) != (embedder.name, embedder.dim):
+            # Vectors of one model searched with another's are noise (or, of another size, a crash).
+            raise IndexMismatchError(
+                f"the index was built with the embedder {built.get('embedder')} ({built.get('dim')} dimensions) "
+                f"but questions are embedded with {embedder.name} ({embedder.dim}); run `rag index --rebuild` "
+                "or go back to that embedder (RAG_EMBEDDER)"
+            )
         self.snapshot = snapshot
         self.embedder = embedder
         self._rows = snapshot.passages.rows_by_doc()

@@ -96,3 +96,20 @@ def test_exact_search_does_not_open_the_chroma_store(settings: Settings) -> None
     snap = Snapshot.open(settings)
     Retriever(snap, HashEmbedder()).search("fighters in the militias", 5)
     assert snap._store is None
+
+
+def test_an_index_of_another_embedder_is_one_clear_error(settings: Settings) -> None:
+    from rag.errors import IndexMismatchError
+    from rag.llm import FakeGenerator
+    from rag.pipeline import Pipeline
+
+    build_index(settings, HashEmbedder())
+    for other in (HashEmbedder(dim=64), RenamedEmbedder()):  # another size; the same size, another model
+        with pytest.raises(IndexMismatchError, match=r"built with the embedder .*rag index --rebuild") as caught:
+            Pipeline(settings, other, FakeGenerator(default="x")).ask("How many fighters?")
+        assert "\n" not in str(caught.value)
+    assert Pipeline(settings, HashEmbedder(), FakeGenerator(default="x")).ask("How many fighters?").text
+
+
+class RenamedEmbedder(HashEmbedder):
+    name = "another/model"
