@@ -58,8 +58,82 @@ def parse(text: str) -> Any:
     return load()(text)
 
 
-def names_of(texts: list[str], batch_size: int = 32) -> list[list[tuple[int, int, str]]]:
-    """(start, end, label) of the named entities of each text, by the NER pipe alone."""
+# spaCy runs on one core. Above this many texts (a build's article bodies), a share goes to
+# helper processes on the other cores: starting one (importing spaCy, loading the model) costs
+# about 1.5 s, a few dozen articles' worth.
+PARALLEL_MIN_TEXTS = 200
+
+Names = list[list[tuple[int, int, str]]]
+
+
+def names_of(texts: list[str], batch_size: int = 32, processes: int | None = None) -> Names:
+    """(start, end, label) of the named entities of each text, by the NER pipe alone; a long list
+    is split across `processes` (default: the process's cores), this one taking the first share.
+    A helper is a fresh `python -m index.nlp` fed its share as JSON (a fork of this process could
+    copy locks held by its other threads, a server's answering ones; multiprocessing's spawn
+    would re-run the caller's main script); one that fails is done here instead."""
+    from index.parallel import cores
+
+    n = min(processes or cores(), len(texts) // (PARALLEL_MIN_TEXTS // 2))
+    if n <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+        return _names_here(texts, batch_size)
+    size = -(-len(texts) // n)
+    shares = [texts[i : i + size] for i in range(0, len(texts), size)]
+    helpers = [_Helper(share, batch_size) for share in shares[1:]]
+    out = _names_here(shares[0], batch_size)
+    for share, helper in zip(shares[1:], helpers):
+        found = helper.result()
+        out += found if found is not None and len(found) == len(share) else _names_here(share, batch_size)
+    return out
+
+
+class _Helper:
+    """One helper process working through its share while the caller does its own."""
+
+    def __init__(self, texts: list[str], batch_size: int) -> None:
+        import json
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        self._out: bytes | None = None
+        here = str(Path(__file__).resolve().parents[1])  # where `index` is importable from
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+        payload = json.dumps({"texts": texts, "batch_size": batch_size}).encode()
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "index.nlp"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError:
+            self._proc = None
+            return
+        proc = self._proc
+        self._thread = threading.Thread(target=lambda: setattr(self, "_out", proc.communicate(payload)[0]), daemon=True)
+        self._thread.start()
+
+    def result(self) -> Names | None:
+        """The helper's names, or None when it failed."""
+        import json
+
+        if self._proc is None:
+            return None
+        self._thread.join()
+        if self._proc.returncode != 0 or not self._out:
+            return None
+        try:
+            found = json.loads(self._out)
+        except ValueError:
+            return None
+        return [[(int(s), int(e), str(label)) for s, e, label in doc] for doc in found]
+
+
+def _names_here(texts: list[str], batch_size: int) -> Names:
+    """names_of in this process."""
     nlp = load()
     disabled = [p for p in nlp.pipe_names if p not in PASSAGE_PIPES]
     # Disabled for this call only (select_pipes would disable them for questions parsed meanwhile).
@@ -67,3 +141,11 @@ def names_of(texts: list[str], batch_size: int = 32) -> list[list[tuple[int, int
         [(e.start_char, e.end_char, e.label_) for e in doc.ents]
         for doc in nlp.pipe(texts, batch_size=batch_size, disable=disabled)
     ]
+
+
+if __name__ == "__main__":  # a names_of helper: {"texts", "batch_size"} on stdin, names on stdout
+    import json
+    import sys
+
+    job = json.load(sys.stdin)
+    json.dump(_names_here(job["texts"], int(job["batch_size"])), sys.stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,34 @@ def test_kit_split_is_by_article_and_fixed(tmp_path: Path) -> None:
     assert {kit.article_of[i.id] for i in tune}.isdisjoint({kit.article_of[i.id] for i in report})
     assert all(part_of(kit.article_of[i.id]) == "report" for i in report if kit.article_of[i.id])
     assert part_of("art3") == part_of("art3")
+
+
+def _many_texts(n: int) -> list[str]:
+    people = ["Mara Quinlan", "Tobias Okafor", "Ines Várela", "Piet de Roos"]
+    places = ["Lisbon", "Nairobi", "Osaka", "Winnipeg"]
+    return [
+        f"{people[i % 4]} spoke in {places[(i * 3) % 4]} on March {i % 28 + 1}, 2024, about {i + 3} new buses."
+        for i in range(n)
+    ]
+
+
+def test_a_long_list_of_texts_is_shared_with_helper_processes_and_comes_back_in_order() -> None:
+    from index.nlp import PARALLEL_MIN_TEXTS, names_of
+
+    texts = _many_texts(PARALLEL_MIN_TEXTS + 37)
+    alone = names_of(texts, processes=1)
+    shared = names_of(texts, processes=2)
+    assert shared == alone and len(shared) == len(texts)
+    labels = {label for found in alone for _, _, label in found}
+    assert {"PERSON", "GPE", "DATE"} <= labels
+
+
+def test_a_helper_that_cannot_run_leaves_its_share_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    from index.nlp import PARALLEL_MIN_TEXTS, names_of
+
+    texts = _many_texts(PARALLEL_MIN_TEXTS)
+    alone = names_of(texts, processes=1)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # every helper exits 1 without output
+    assert names_of(texts, processes=2) == alone
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # cannot even start
+    assert names_of(texts, processes=2) == alone
