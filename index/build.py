@@ -22,7 +22,7 @@ from index.names import find_names, load_names, save_names
 from index.records import load_records, save_records
 from index.sources import Limits
 from index.store import VectorStore
-from index.vectors import VectorMatrix
+from index.vectors import VECTORS_FILE, VectorMatrix
 from rag.errors import IndexCorruptError, RagError
 from rag.settings import Settings
 from rag.types import Article, Passage
@@ -130,6 +130,9 @@ class Plan:
     removed: tuple[str, ...]
     relisted: tuple[str, ...]  # same text, other copies listed: records rewritten, nothing embedded
     full: bool  # re-embed everything
+    # The served generation has no vector matrix (built before there was one): it is rewritten,
+    # its vectors read from the store, nothing embedded.
+    lacks_matrix: bool = False
 
     @property
     def to_embed(self) -> list[Article]:
@@ -172,6 +175,7 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
             )
         ),
         full=full,
+        lacks_matrix=old_gen is not None and not (old_gen / VECTORS_FILE).exists(),
     )
 
 
@@ -193,7 +197,7 @@ def build_index(
     layout = Layout(settings.data_dir)
     with build_lock(layout):
         plan = plan_build(settings, embedder, rebuild, stages)
-        if not plan.full and not (plan.added or plan.changed or plan.removed or plan.relisted):
+        if not plan.full and not (plan.added or plan.changed or plan.removed or plan.relisted or plan.lacks_matrix):
             return BuildReport(
                 len(plan.articles),
                 plan.old_passages,
@@ -284,9 +288,7 @@ def _write_generation(
             f"vector store holds {store.count()} passages, expected {len(passages)}; run `rag index --rebuild`"
         )
     save_records(gen, (plan.articles[d] for d in order), passages)
-    VectorMatrix.save(
-        gen, _matrix(passages, fresh, store, None if plan.full else plan.old_gen, int(str(plan.signature["dim"])))
-    )
+    VectorMatrix.save(gen, _matrix(passages, fresh, store, _reusable(plan), int(str(plan.signature["dim"]))))
     LexicalIndex.build([p.text for p in passages]).save(gen / "bm25")
     previous = None
     if plan.old_gen is not None and not plan.full:
@@ -314,26 +316,41 @@ def _write_generation(
     return passages
 
 
+def _reusable(plan: Plan) -> tuple[Path, set[str]] | None:
+    """The previous generation and the articles whose vectors its matrix holds as they are now
+    (not re-embedded, not changed: a changed article's new passages reuse its old passage ids)."""
+    if plan.full or plan.old_gen is None:
+        return None
+    return plan.old_gen, set(plan.articles) - set(plan.added) - set(plan.changed)
+
+
 def _matrix(
-    passages: list[Passage], fresh: dict[str, np.ndarray], store: VectorStore, old_gen: Path | None, dim: int
+    passages: list[Passage],
+    fresh: dict[str, np.ndarray],
+    store: VectorStore,
+    reusable: tuple[Path, set[str]] | None,
+    dim: int,
 ) -> np.ndarray:
     """Every passage's vector in row order, without re-reading from Chroma what is at hand: this
-    run's vectors, then the previous generation's matrix, then (what an interrupted run embedded)
-    the store."""
+    run's vectors, then the previous generation's matrix for unchanged articles, then (what an
+    interrupted run embedded, or a previous generation without a usable matrix) the store."""
     old, old_table = None, None
-    if old_gen is not None:
+    if reusable is not None:
         try:
-            old = VectorMatrix.load(old_gen)
-            old_table = load_records(old_gen)[1] if old is not None else None
+            old = VectorMatrix.load(reusable[0])
+            old_table = load_records(reusable[0])[1] if old is not None else None
         except (OSError, ValueError, IndexCorruptError):
             old = None  # damaged or absent: read from the store instead
+        if old is not None and old_table is not None and (old.dim != dim or len(old) != len(old_table)):
+            old = None  # not this generation's matrix
     matrix = np.zeros((len(passages), dim), dtype=np.float32)
     missing: dict[str, int] = {}
     for row, p in enumerate(passages):
-        old_row = old_table.row_of(p.id) if old_table is not None else None
         if p.id in fresh:
             matrix[row] = fresh[p.id]
-        elif old is not None and old_row is not None and old_row < len(old):
+            continue
+        old_row = old_table.row_of(p.id) if old is not None and old_table is not None else None
+        if old is not None and old_row is not None and reusable is not None and p.doc_id in reusable[1]:
             matrix[row] = old.matrix[old_row]
         else:
             missing[p.id] = row
@@ -343,6 +360,10 @@ def _matrix(
             f"vector store lacks {len(missing) - len(stored)} passages' vectors; run `rag index --rebuild`"
         )
     for pid, row in missing.items():
+        if stored[pid].shape != (dim,):
+            raise IndexCorruptError(
+                f"vector store holds {stored[pid].shape} vectors, not {dim}; run `rag index --rebuild`"
+            )
         matrix[row] = stored[pid]
     return matrix
 

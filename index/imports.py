@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
+
+# Held while a module is blocked, and by code that imports a module some `without` may block
+# (the torch embedder): another thread never finds torch "absent" because spaCy is loading.
+IMPORTS = threading.RLock()
 
 
 class without:
@@ -19,6 +24,7 @@ class without:
         self.blocked: list[str] = []
 
     def __enter__(self) -> None:
+        IMPORTS.acquire()
         if self.unless_imported and self.unless_imported in sys.modules:
             return
         self.blocked = [m for m in self.modules if m not in sys.modules]
@@ -26,6 +32,10 @@ class without:
             sys.modules[m] = None  # type: ignore[assignment]
 
     def __exit__(self, *exc: object) -> None:
-        for m in self.blocked:
-            if sys.modules.get(m, 1) is None:
-                del sys.modules[m]
+        try:
+            for m in self.blocked:
+                if sys.modules.get(m, 1) is None:
+                    del sys.modules[m]
+        finally:
+            self.blocked = []
+            IMPORTS.release()

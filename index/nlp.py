@@ -3,12 +3,19 @@ package), loaded once per process on first use, never downloaded."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from index.imports import without
 from rag.errors import RagError
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _nlp: Any = None
 # Only what the answering reads: names and their types, parts of speech, lemmas, sentences.
@@ -80,56 +87,79 @@ def names_of(texts: list[str], batch_size: int = 32, processes: int | None = Non
     size = -(-len(texts) // n)
     shares = [texts[i : i + size] for i in range(0, len(texts), size)]
     helpers = [_Helper(share, batch_size) for share in shares[1:]]
-    out = _names_here(shares[0], batch_size)
-    for share, helper in zip(shares[1:], helpers):
-        found = helper.result()
-        out += found if found is not None and len(found) == len(share) else _names_here(share, batch_size)
-    return out
+    try:
+        out = _names_here(shares[0], batch_size)
+        for share, helper in zip(shares[1:], helpers):
+            found = helper.result()
+            if found is None or len(found) != len(share):
+                log.warning("a names helper failed (%s); its %d texts are done here", helper.failure, len(share))
+                found = _names_here(share, batch_size)
+            out += found
+        return out
+    finally:
+        for helper in helpers:  # the caller failed or was interrupted: no helper outlives it
+            helper.stop()
 
 
 class _Helper:
     """One helper process working through its share while the caller does its own."""
 
     def __init__(self, texts: list[str], batch_size: int) -> None:
-        import json
-        import os
-        import subprocess
-        import sys
-        from pathlib import Path
-
-        self._out: bytes | None = None
         here = str(Path(__file__).resolve().parents[1])  # where `index` is importable from
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
-        payload = json.dumps({"texts": texts, "batch_size": batch_size}).encode()
+        self._payload = json.dumps({"texts": texts, "batch_size": batch_size}).encode()
+        # A hung helper is given up on: far longer than spaCy takes (about 20 ms an article).
+        self._timeout = 120 + 0.5 * len(texts)
+        self._out = b""
+        self.failure = ""
+        self._proc: subprocess.Popen[bytes] | None = None
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            # Run from the package's own folder: a caller's cwd holding an `index` of its own
+            # would otherwise shadow ours (`-m` puts the cwd first on the path).
+            self._proc = subprocess.Popen(
                 [sys.executable, "-m", "index.nlp"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env=env,
+                cwd=here,
             )
-        except OSError:
-            self._proc = None
+        except OSError as exc:
+            self.failure = f"cannot start: {exc.strerror or exc}"
             return
-        proc = self._proc
-        self._thread = threading.Thread(target=lambda: setattr(self, "_out", proc.communicate(payload)[0]), daemon=True)
+        self._thread = threading.Thread(target=self._talk, daemon=True)
         self._thread.start()
 
-    def result(self) -> Names | None:
-        """The helper's names, or None when it failed."""
-        import json
+    def _talk(self) -> None:
+        assert self._proc is not None
+        try:
+            self._out = self._proc.communicate(self._payload, timeout=self._timeout)[0]
+        except subprocess.TimeoutExpired:
+            self.failure = f"no answer in {self._timeout:.0f} s"
+            self.stop()
+        except (OSError, ValueError) as exc:  # its pipes closed under it (stopped)
+            self.failure = self.failure or f"{type(exc).__name__}"
 
+    def result(self) -> Names | None:
+        """The helper's names, or None when it failed (the reason in `failure`)."""
         if self._proc is None:
             return None
         self._thread.join()
         if self._proc.returncode != 0 or not self._out:
+            self.failure = self.failure or f"exit status {self._proc.returncode}"
             return None
         try:
             found = json.loads(self._out)
-        except ValueError:
+            return [[(int(s), int(e), str(label)) for s, e, label in doc] for doc in found]
+        except (ValueError, TypeError) as exc:
+            self.failure = f"unreadable output ({type(exc).__name__})"
             return None
-        return [[(int(s), int(e), str(label)) for s, e, label in doc] for doc in found]
+
+    def stop(self) -> None:
+        """Kill the helper if it still runs, and reap it."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
 
 def _names_here(texts: list[str], batch_size: int) -> Names:
@@ -144,8 +174,5 @@ def _names_here(texts: list[str], batch_size: int) -> Names:
 
 
 if __name__ == "__main__":  # a names_of helper: {"texts", "batch_size"} on stdin, names on stdout
-    import json
-    import sys
-
     job = json.load(sys.stdin)
     json.dump(_names_here(job["texts"], int(job["batch_size"])), sys.stdout)

@@ -80,6 +80,11 @@ class Snapshot:
         # Without a matrix (chroma search, or an index built before there was one) the store is
         # opened now, so a missing or unreachable store fails here rather than mid-question.
         stored = len(vectors) if vectors is not None else snapshot.store.count()
+        dim = manifest.get("signature", {}).get("dim")
+        if vectors is not None and vectors.dim != dim:
+            raise IndexCorruptError(
+                f"vectors in {gen} have {vectors.dim} dimensions, the index {dim}; rebuild with `rag index --rebuild`"
+            )
         if stored != len(passages) or lexical.size != len(passages):
             raise IndexCorruptError(
                 f"index {gen.name} is inconsistent ({stored} vectors, {len(passages)} passages); "

@@ -37,17 +37,25 @@ class VectorMatrix:
         path = gen / VECTORS_FILE
         if not path.exists():
             return None
-        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        try:
+            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        except OSError:
+            raise
+        except Exception as exc:  # numpy raises EOFError, BadZipFile, ValueError... for a damaged file
+            raise ValueError(f"{path} is not a vector matrix ({type(exc).__name__})") from None
+        if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
+            raise ValueError(f"{path} is not a 2-d vector matrix")
         if matrix.dtype != np.float32:
             raise ValueError(f"{path} holds {matrix.dtype}, not float32")
         return cls(matrix)
 
     @staticmethod
     def save(gen: Path, vectors: np.ndarray) -> None:
-        """Write the matrix (rows normalized to unit length) atomically: a reader never sees half."""
-        raw = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(raw, axis=1, keepdims=True)
-        matrix = (raw / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        """Write the matrix (rows normalized to unit length) atomically: a reader never sees half.
+        A float32 array is normalized in place (no second copy of a 100,000-row matrix)."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        np.divide(matrix, norms, out=matrix, where=norms > 0)
         tmp = gen / (VECTORS_FILE + ".tmp")
         with open(tmp, "wb") as fh:
             np.save(fh, matrix, allow_pickle=False)

@@ -214,10 +214,10 @@ class Pipeline:
             current = Snapshot.current_name(self.settings)
             if self._snapshot is None or self._retriever is None or current != self._snapshot.generation.name:
                 snapshot = Snapshot.open(self.settings)
+                retriever = Retriever(snapshot, self.embedder)  # may refuse it: then nothing changes
                 if self._snapshot is not None:
                     self._snapshot.close()
-                self._snapshot = snapshot
-                self._retriever = Retriever(snapshot, self.embedder)
+                self._snapshot, self._retriever = snapshot, retriever
             return self._retriever
 
     def ask(

@@ -187,12 +187,14 @@ def _many_texts(n: int) -> list[str]:
 
 
 def test_a_long_list_of_texts_is_shared_with_helper_processes_and_comes_back_in_order() -> None:
-    from index.nlp import PARALLEL_MIN_TEXTS, names_of
+    from index.nlp import PARALLEL_MIN_TEXTS, _Helper, names_of
 
     texts = _many_texts(PARALLEL_MIN_TEXTS + 37)
     alone = names_of(texts, processes=1)
     shared = names_of(texts, processes=2)
     assert shared == alone and len(shared) == len(texts)
+    helper = _Helper(texts[-50:], 16)  # a helper really answers (the caller's fallback hides it otherwise)
+    assert helper.result() == alone[-50:] and not helper.failure
     labels = {label for found in alone for _, _, label in found}
     assert {"PERSON", "GPE", "DATE"} <= labels
 

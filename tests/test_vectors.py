@@ -113,3 +113,89 @@ def test_an_index_of_another_embedder_is_one_clear_error(settings: Settings) -> 
 
 class RenamedEmbedder(HashEmbedder):
     name = "another/model"
+
+
+def _check_matrix(settings: Settings) -> Snapshot:
+    snap = Snapshot.open(settings)
+    assert snap.vectors is not None and len(snap.vectors) == len(snap.passages) == snap.store.count()
+    assert np.allclose(snap.vectors.matrix, HashEmbedder().embed([p.text for p in snap.passages]), atol=1e-6)
+    return snap
+
+
+def test_a_resumed_build_of_a_changed_article_keeps_none_of_its_old_vectors(
+    settings: Settings, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed article's new passages reuse its old passage ids: the vectors an interrupted run
+    stored for them must win over the previous generation's matrix."""
+    from index import build as build_module
+    from tests.test_build import ExplodingEmbedder
+
+    settings = settings.replace(seeds_dir=seeds_copy)
+    build_index(settings, HashEmbedder())
+    target = sorted(seeds_copy.glob("*.txt"))[0]
+    target.write_text(target.read_text().replace(" the ", " a ").replace(" and ", " plus "))
+    monkeypatch.setattr(build_module, "EMBED_CHUNK", 2)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, ExplodingEmbedder(fail_after=1))  # two passages stored, then killed
+    report = build_index(settings, HashEmbedder())
+    assert report.resumed == 2
+    _check_matrix(settings)
+
+
+def test_changed_removed_and_added_articles_keep_every_row_aligned(settings: Settings, seeds_copy: Path) -> None:
+    settings = settings.replace(seeds_dir=seeds_copy)
+    for i in range(4):
+        (seeds_copy / f"{i:03d}-town.txt").write_text(
+            f"Town {i} opens a library\n2026-0{i + 1}-02\n\nThe library in town {i} holds {1000 * (i + 1)} books. "
+            f"It was paid for by {i + 2} local firms.\n"
+        )
+    build_index(settings, HashEmbedder())
+    (seeds_copy / "001-town.txt").write_text("Town 1 closes its pool\n2026-05-02\n\nThe pool shut for repairs.\n")
+    (seeds_copy / "002-town.txt").unlink()
+    (seeds_copy / "0000-first.txt").write_text("A first story\n2026-06-01\n\nIt sorts before every other.\n")
+    report = build_index(settings, HashEmbedder())
+    assert report.added and report.changed and report.removed and report.embedded < report.passages
+    _check_matrix(settings)
+
+
+def test_a_damaged_matrix_is_not_reused_by_the_next_build(settings: Settings) -> None:
+    build_index(settings, HashEmbedder())
+    gen = Snapshot.open(settings).generation
+    np.save(gen / VECTORS_FILE, np.ones((3, 8), np.float32))  # another index's matrix
+    settings.docs_dir.mkdir(parents=True, exist_ok=True)
+    (settings.docs_dir / "late.txt").write_text("A late story\n2026-06-01\n\nIt arrived after the rest.\n")
+    assert build_index(settings, HashEmbedder()).added == ("late",)
+    _check_matrix(settings)
+
+
+def test_an_index_built_before_the_matrix_gets_one_without_embedding_again(settings: Settings) -> None:
+    from rag.llm import FakeGenerator
+    from rag.pipeline import Pipeline
+
+    build_index(settings, HashEmbedder())
+    (Snapshot.open(settings).generation / VECTORS_FILE).unlink()
+    snap = Snapshot.open(settings)
+    assert snap.vectors is None and Retriever(snap, HashEmbedder()).dense("fighters", 3)  # Chroma answers
+    from tests.test_faults import FIGHTERS, REPLY
+
+    assert "50,000 fighters" in Pipeline(settings, HashEmbedder(), FakeGenerator(default=REPLY)).ask(FIGHTERS).text
+    report = build_index(settings, HashEmbedder())
+    assert report.embedded == 0 and report.passages == len(snap.passages)
+    _check_matrix(settings)
+    assert build_index(settings, HashEmbedder()).up_to_date
+
+
+def test_a_new_generation_of_another_embedder_is_refused_every_time_not_served_from_the_old(
+    settings: Settings,
+) -> None:
+    from rag.errors import IndexMismatchError
+    from rag.llm import FakeGenerator
+    from rag.pipeline import Pipeline
+
+    build_index(settings, HashEmbedder())
+    pipeline = Pipeline(settings, HashEmbedder(), FakeGenerator(default="x"))
+    assert pipeline.ask("How many fighters?").text
+    build_index(settings, RenamedEmbedder())  # another model, same size, published under the pipeline
+    for _ in range(2):
+        with pytest.raises(IndexMismatchError):
+            pipeline.ask("How many fighters?")
