@@ -214,6 +214,11 @@ def current(settings: Settings) -> Path:
     return Layout(settings.data_dir).require_current()
 
 
+def write_zip(path: Path) -> None:
+    with open(path, "wb") as fh:  # np.savez given a path would add ".npz" to it
+        np.savez(fh, a=np.ones(3))
+
+
 def truncate_bytes(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -234,6 +239,11 @@ CORRUPTIONS: dict[str, Callable[[Settings], object]] = {
     "vectors garbled": lambda s: (current(s) / "vectors.npy").write_bytes(b"\x93NUMPY garbage"),
     "vectors truncated": lambda s: truncate_bytes(current(s) / "vectors.npy"),
     "vectors of another index": lambda s: np.save(current(s) / "vectors.npy", np.ones((3, 8), np.float32)),
+    "vectors empty": lambda s: (current(s) / "vectors.npy").write_bytes(b""),
+    "vectors a zip archive": lambda s: write_zip(current(s) / "vectors.npy"),
+    "vectors of another width": lambda s: np.save(
+        current(s) / "vectors.npy", np.ones((len(Snapshot.open(s).passages), 8), np.float32)
+    ),
     "manifest garbled": lambda s: (current(s) / "manifest.json").write_text('{"version": 2, "signat'),
     "manifest deleted": lambda s: (current(s) / "manifest.json").unlink(),
     "CURRENT garbled": lambda s: (s.data_dir / "CURRENT").write_text("gen-00\x00garbage\n"),
