@@ -12,15 +12,19 @@ Everything is stored folded (index.text.fold), matched as whole words.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from index.text import fold, words
 from rag.types import Article
 
 NAMES_FILE = "names.json"
+MENTIONS_FILE = "mentions.npz"  # every mention as columns: read in milliseconds at any archive size
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW"})
 SPELLING_SIMILARITY = 90.0  # rapidfuzz ratio (0-100) of two spellings of one name
 SPELLING_MIN_LENGTH = 6  # shorter names are too often different names a letter apart (Mali / Bali)
@@ -68,7 +72,7 @@ def acronyms(text: str) -> list[tuple[str, str]]:
 class Names:
     """Entities by article and the alias groups of the archive."""
 
-    mentions: dict[str, list[Mention]] = field(default_factory=dict)
+    mentions: Mapping[str, list[Mention]] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # content hash each article's mentions are of
     aliases: list[list[str]] = field(default_factory=list)
     _group: dict[str, int] | None = None
@@ -93,13 +97,87 @@ class Names:
         return {"mentions": self.mentions, "hashes": self.hashes, "aliases": self.aliases}
 
     @classmethod
-    def from_json(cls, data: object) -> Names:
-        """Read back (ValueError when the shape is wrong)."""
+    def from_json(cls, data: object, mentions: Mapping[str, list[Mention]] | None = None) -> Names:
+        """Read back (ValueError when the shape is wrong); `mentions` when they are stored apart."""
         if not isinstance(data, dict):
             raise ValueError("names are not an object")
-        mentions = {str(d): [(int(s), int(e), str(lab)) for s, e, lab in v] for d, v in data["mentions"].items()}
+        if mentions is None:
+            mentions = {str(d): [(int(s), int(e), str(lab)) for s, e, lab in v] for d, v in data["mentions"].items()}
         aliases = [[str(f) for f in g] for g in data["aliases"]]
         return cls(mentions, {str(k): str(v) for k, v in data.get("hashes", {}).items()}, aliases)
+
+
+class MentionColumns(Mapping[str, list[Mention]]):
+    """Every article's mentions as four columns (article, start, end, label), sorted by article;
+    an article's list is made when it is asked for."""
+
+    def __init__(
+        self, docs: list[str], labels: list[str], doc: np.ndarray, start: np.ndarray, end: np.ndarray, label: np.ndarray
+    ) -> None:
+        if not (len(doc) == len(start) == len(end) == len(label)):
+            raise ValueError("mention columns differ in length")
+        if len(doc) and (doc.min() < 0 or doc.max() >= len(docs) or label.min() < 0 or label.max() >= len(labels)):
+            raise ValueError("mention columns point outside their tables")
+        if len(doc) > 1 and bool((np.diff(doc) < 0).any()):
+            raise ValueError("mention columns are not sorted by article")
+        self._docs, self._labels = docs, labels
+        self._doc, self._start, self._end, self._label = doc, start, end, label
+        bounds = np.searchsorted(doc, np.arange(len(docs) + 1))
+        self._span = {d: (int(bounds[i]), int(bounds[i + 1])) for i, d in enumerate(docs)}
+
+    @property
+    def labels(self) -> list[str]:
+        """The label table the label column indexes."""
+        return self._labels
+
+    @classmethod
+    def of(cls, mentions: Mapping[str, list[Mention]]) -> MentionColumns:
+        """Columns of mentions held by article."""
+        docs = sorted(mentions)
+        labels = sorted({lab for d in docs for _, _, lab in mentions[d]})
+        code = {lab: i for i, lab in enumerate(labels)}
+        rows = [(i, s, e, code[lab]) for i, d in enumerate(docs) for s, e, lab in mentions[d]]
+        cols = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        return cls(docs, labels, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
+
+    def __getitem__(self, doc_id: str) -> list[Mention]:
+        a, b = self._span[doc_id]
+        labels = self._labels
+        return [
+            (s, e, labels[lab])
+            for s, e, lab in zip(self._start[a:b].tolist(), self._end[a:b].tolist(), self._label[a:b].tolist())
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def save(self, path: Path) -> None:
+        """Write the four columns (atomically)."""
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                doc=self._doc.astype(np.int32),
+                start=self._start.astype(np.int32),
+                end=self._end.astype(np.int32),
+                label=self._label.astype(np.int16),
+            )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, docs: list[str], labels: list[str]) -> MentionColumns:
+        """Read columns written by save(), for these article and label tables."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                cols = [np.asarray(data[k], dtype=np.int64) for k in ("doc", "start", "end", "label")]
+        except OSError:
+            raise
+        except Exception as exc:  # numpy raises BadZipFile, EOFError, KeyError... for a damaged file
+            raise ValueError(f"{path} is not a mentions table ({type(exc).__name__})") from None
+        return cls(docs, labels, *cols)
 
 
 def find_names(articles: Iterable[Article], previous: Names | None = None) -> Names:
@@ -185,14 +263,24 @@ def _same_shape(a: str, b: str) -> bool:
 
 
 def save_names(gen: Path, names: Names) -> None:
-    """Write names.json into a generation."""
+    """Write a generation's names: the mentions as columns (mentions.npz), the rest as names.json."""
+    columns = names.mentions if isinstance(names.mentions, MentionColumns) else MentionColumns.of(names.mentions)
+    columns.save(gen / MENTIONS_FILE)
+    data = names.to_json() | {"mentions": None, "docs": list(columns), "labels": columns.labels}
     with open(gen / NAMES_FILE, "w", encoding="utf-8") as fh:
-        json.dump(names.to_json(), fh, ensure_ascii=False, separators=(",", ":"))
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_names(gen: Path) -> Names:
-    """The generation's names (empty when an older generation has none)."""
+    """The generation's names (empty when an older generation has none; an older names.json
+    holds its mentions inline)."""
     path = gen / NAMES_FILE
     if not path.is_file():
         return Names()
-    return Names.from_json(json.loads(path.read_text(encoding="utf-8")))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("mentions") is not None:
+        return Names.from_json(data)
+    docs, labels = data["docs"], data["labels"]
+    if not all(isinstance(x, list) and all(isinstance(v, str) for v in x) for x in (docs, labels)):
+        raise ValueError("names' article or label table is not a list of strings")
+    return Names.from_json(data, MentionColumns.load(gen / MENTIONS_FILE, docs, labels))

@@ -208,3 +208,19 @@ def test_a_helper_that_cannot_run_leaves_its_share_to_the_caller(monkeypatch: py
     assert names_of(texts, processes=2) == alone
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # cannot even start
     assert names_of(texts, processes=2) == alone
+
+
+def test_names_are_stored_as_columns_and_read_back_the_same(tmp_path: Path) -> None:
+    from index.names import MENTIONS_FILE, NAMES_FILE, MentionColumns, Names, load_names, save_names
+
+    mentions = {"b": [(0, 4, "PERSON"), (9, 15, "GPE")], "a": [(3, 7, "ORG")], "c": []}
+    names = Names(mentions, {"a": "h1", "b": "h2", "c": "h3"}, [["who", "world health organization"]])
+    save_names(tmp_path, names)
+    back = load_names(tmp_path)
+    assert isinstance(back.mentions, MentionColumns) and (tmp_path / MENTIONS_FILE).is_file()
+    assert dict(back.mentions) == mentions and back.mentions.get("zzz", []) == []
+    assert back.hashes == names.hashes and back.forms("WHO") == {"who", "world health organization"}
+    # A generation written before the columns (mentions inline in names.json) still reads.
+    (tmp_path / MENTIONS_FILE).unlink()
+    (tmp_path / NAMES_FILE).write_text(json.dumps(names.to_json()))
+    assert dict(load_names(tmp_path).mentions) == mentions
