@@ -19,7 +19,7 @@ from index.files import Skipped, find_files, load_articles
 from index.layout import MANIFEST_VERSION, Layout, read_manifest, write_json
 from index.lexical import LexicalIndex
 from index.names import find_names, load_names, save_names
-from index.records import load_records, save_records
+from index.records import PassageTable, load_records, save_records
 from index.sources import Limits
 from index.store import VectorStore
 from index.vectors import VECTORS_FILE, VectorMatrix
@@ -213,9 +213,11 @@ def build_index(
             )
         resumed = None if rebuild else _resumable(layout, settings, plan)
         passages: list[Passage] = []
+        old_table: PassageTable | None = None  # the served generation's passages, when kept
         if not (plan.full or plan.old_gen is None):
             gone = set(plan.changed) | set(plan.removed)
-            passages = [p for p in load_records(plan.old_gen)[1] if p.doc_id not in gone]
+            old_table = load_records(plan.old_gen)[1]
+            passages = [p for p in old_table if p.doc_id not in gone]
         new = [p for a in plan.to_embed for p in chunk_article(a, settings.chunk_size, settings.chunk_overlap)]
         if resumed is not None:
             gen = resumed
@@ -251,7 +253,7 @@ def build_index(
             fresh = _embed_into(store, embedder, todo, embedding, plan, already=already)
             if stages:
                 stages("writing", 0, 1)
-            passages = _write_generation(gen, store, plan, passages + new, fresh)
+            passages = _write_generation(gen, store, plan, passages + new, fresh, old_table)
             if stages:
                 stages("writing", 1, 1)
         finally:
@@ -275,11 +277,17 @@ def build_index(
 
 
 def _write_generation(
-    gen: Path, store: VectorStore, plan: Plan, passages: list[Passage], fresh: dict[str, np.ndarray]
+    gen: Path,
+    store: VectorStore,
+    plan: Plan,
+    passages: list[Passage],
+    fresh: dict[str, np.ndarray],
+    old_table: PassageTable | None,
 ) -> list[Passage]:
     """Check the store, then write records, BM25, the vector matrix and (last) the manifest of a
     generation. `fresh` holds the vectors this run embedded; the rest come from the previous
-    generation's matrix or, for what an interrupted run embedded, from the store."""
+    generation's matrix (rows by `old_table`, its passages) or, for what an interrupted run
+    embedded, from the store."""
     order = sorted(plan.articles)
     rank = {d: i for i, d in enumerate(order)}
     passages = sorted(passages, key=lambda p: (rank[p.doc_id], p.start))
@@ -288,7 +296,7 @@ def _write_generation(
             f"vector store holds {store.count()} passages, expected {len(passages)}; run `rag index --rebuild`"
         )
     save_records(gen, (plan.articles[d] for d in order), passages)
-    VectorMatrix.save(gen, _matrix(passages, fresh, store, _reusable(plan), int(str(plan.signature["dim"]))))
+    VectorMatrix.save(gen, _matrix(passages, fresh, store, plan, old_table, int(str(plan.signature["dim"]))))
     LexicalIndex.build([p.text for p in passages]).save(gen / "bm25")
     previous = None
     if plan.old_gen is not None and not plan.full:
@@ -316,41 +324,27 @@ def _write_generation(
     return passages
 
 
-def _reusable(plan: Plan) -> tuple[Path, set[str]] | None:
-    """The previous generation and the articles whose vectors its matrix holds as they are now
-    (not re-embedded, not changed: a changed article's new passages reuse its old passage ids)."""
-    if plan.full or plan.old_gen is None:
-        return None
-    return plan.old_gen, set(plan.articles) - set(plan.added) - set(plan.changed)
-
-
 def _matrix(
     passages: list[Passage],
     fresh: dict[str, np.ndarray],
     store: VectorStore,
-    reusable: tuple[Path, set[str]] | None,
+    plan: Plan,
+    old_table: PassageTable | None,
     dim: int,
 ) -> np.ndarray:
     """Every passage's vector in row order, without re-reading from Chroma what is at hand: this
-    run's vectors, then the previous generation's matrix for unchanged articles, then (what an
-    interrupted run embedded, or a previous generation without a usable matrix) the store."""
-    old, old_table = None, None
-    if reusable is not None:
-        try:
-            old = VectorMatrix.load(reusable[0])
-            old_table = load_records(reusable[0])[1] if old is not None else None
-        except (OSError, ValueError, IndexCorruptError):
-            old = None  # damaged or absent: read from the store instead
-        if old is not None and old_table is not None and (old.dim != dim or len(old) != len(old_table)):
-            old = None  # not this generation's matrix
+    run's vectors, then the previous generation's matrix for unchanged articles (a changed
+    article's new passages reuse its old passage ids), then (what an interrupted run embedded,
+    or a previous generation without a usable matrix) the store."""
+    old = _previous_matrix(plan.old_gen, old_table, dim)
+    keep = set(plan.articles) - set(plan.added) - set(plan.changed) if old is not None else set()
     matrix = np.zeros((len(passages), dim), dtype=np.float32)
     missing: dict[str, int] = {}
     for row, p in enumerate(passages):
+        old_row = old_table.row_of(p.id) if old_table is not None and p.doc_id in keep else None
         if p.id in fresh:
             matrix[row] = fresh[p.id]
-            continue
-        old_row = old_table.row_of(p.id) if old is not None and old_table is not None else None
-        if old is not None and old_row is not None and reusable is not None and p.doc_id in reusable[1]:
+        elif old is not None and old_row is not None:
             matrix[row] = old.matrix[old_row]
         else:
             missing[p.id] = row
@@ -366,6 +360,18 @@ def _matrix(
             )
         matrix[row] = stored[pid]
     return matrix
+
+
+def _previous_matrix(old_gen: Path | None, old_table: PassageTable | None, dim: int) -> VectorMatrix | None:
+    """The previous generation's matrix when its rows are `old_table`'s passages at this width
+    (None when there is none to reuse, or it is damaged or another index's)."""
+    if old_gen is None or old_table is None:
+        return None
+    try:
+        old = VectorMatrix.load(old_gen)
+    except (OSError, ValueError):
+        return None  # damaged: read from the store instead
+    return old if old is not None and old.dim == dim and len(old) == len(old_table) else None
 
 
 def _usable_current(layout: Layout) -> tuple[Path | None, dict | None]:

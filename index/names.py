@@ -12,7 +12,6 @@ Everything is stored folded (index.text.fold), matched as whole words.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import replace_atomically
 from index.text import fold, words
 from rag.types import Article
 
@@ -156,16 +156,18 @@ class MentionColumns(Mapping[str, list[Mention]]):
 
     def save(self, path: Path) -> None:
         """Write the four columns (atomically)."""
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                doc=self._doc.astype(np.int32),
-                start=self._start.astype(np.int32),
-                end=self._end.astype(np.int32),
-                label=self._label.astype(np.int16),
-            )
-        os.replace(tmp, path)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: np.savez given a path would add ".npz" to it
+                np.savez(
+                    fh,
+                    doc=self._doc.astype(np.int32),
+                    start=self._start.astype(np.int32),
+                    end=self._end.astype(np.int32),
+                    label=self._label.astype(np.int16),
+                )
+
+        replace_atomically(path, write)
 
     @classmethod
     def load(cls, path: Path, docs: list[str], labels: list[str]) -> MentionColumns:

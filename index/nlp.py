@@ -70,10 +70,10 @@ def parse(text: str) -> Any:
 # about 1.5 s, a few dozen articles' worth.
 PARALLEL_MIN_TEXTS = 200
 
-Names = list[list[tuple[int, int, str]]]
+Found = list[list[tuple[int, int, str]]]  # per text: (start, end, label) of each entity
 
 
-def names_of(texts: list[str], batch_size: int = 32, processes: int | None = None) -> Names:
+def names_of(texts: list[str], batch_size: int = 32, processes: int | None = None) -> Found:
     """(start, end, label) of the named entities of each text, by the NER pipe alone; a long list
     is split across `processes` (default: the process's cores), this one taking the first share.
     A helper is a fresh `python -m index.nlp` fed its share as JSON (a fork of this process could
@@ -81,8 +81,8 @@ def names_of(texts: list[str], batch_size: int = 32, processes: int | None = Non
     would re-run the caller's main script); one that fails is done here instead."""
     from index.parallel import cores
 
-    n = min(processes or cores(), len(texts) // (PARALLEL_MIN_TEXTS // 2))
-    if n <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+    n = min(processes or cores(), len(texts) // (PARALLEL_MIN_TEXTS // 2))  # 1 below PARALLEL_MIN_TEXTS
+    if n <= 1:
         return _names_here(texts, batch_size)
     size = -(-len(texts) // n)
     shares = [texts[i : i + size] for i in range(0, len(texts), size)]
@@ -140,7 +140,7 @@ class _Helper:
         except (OSError, ValueError) as exc:  # its pipes closed under it (stopped)
             self.failure = self.failure or f"{type(exc).__name__}"
 
-    def result(self) -> Names | None:
+    def result(self) -> Found | None:
         """The helper's names, or None when it failed (the reason in `failure`)."""
         if self._proc is None:
             return None
@@ -162,7 +162,7 @@ class _Helper:
             self._proc.wait()
 
 
-def _names_here(texts: list[str], batch_size: int) -> Names:
+def _names_here(texts: list[str], batch_size: int) -> Found:
     """names_of in this process."""
     nlp = load()
     disabled = [p for p in nlp.pipe_names if p not in PASSAGE_PIPES]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import replace_atomically
+
 VECTORS_FILE = "vectors.npy"
 
 
@@ -56,12 +58,14 @@ class VectorMatrix:
         matrix = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         np.divide(matrix, norms, out=matrix, where=norms > 0)
-        tmp = gen / (VECTORS_FILE + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.save(fh, matrix, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, gen / VECTORS_FILE)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, matrix, allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+        replace_atomically(gen / VECTORS_FILE, write)
 
     def query(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the k nearest rows, best first; only among `rows` when given."""

@@ -51,7 +51,7 @@ def test_save_normalizes_and_load_maps_the_file(tmp_path: Path) -> None:
     loaded = VectorMatrix.load(tmp_path)
     assert loaded is not None and len(loaded) == 2 and loaded.dim == 2
     assert np.allclose(loaded.matrix, [[0.6, 0.8], [0.0, 0.0]]) and loaded.matrix.dtype == np.float32
-    assert not (tmp_path / (VECTORS_FILE + ".tmp")).exists()
+    assert [f.name for f in tmp_path.iterdir()] == [VECTORS_FILE]  # no temporary file left beside it
     assert VectorMatrix.load(tmp_path / "nowhere") is None
     np.save(tmp_path / VECTORS_FILE, np.ones((2, 2), dtype=np.float64))
     with pytest.raises(ValueError, match="float64"):
