@@ -57,7 +57,6 @@ def collect(root: Path, out: Path, table: Path) -> int:
     from index.embed import make_embedder
     from rag.llm import FakeGenerator
     from rag.pipeline import Pipeline, short_form
-    from rag.query import parse_query
     from rag.spans import span_features
 
     base = Settings.from_env(llm="fake")
@@ -76,8 +75,8 @@ def collect(root: Path, out: Path, table: Path) -> int:
             answer = pipe.ask(item.question, id=item.id)
             if not answer.signals:
                 continue  # metadata, spelling, refused: not decided by the models
-            query = parse_query(answer.standalone_question)
-            choices = pipe.read(query.for_reader, list(answer.contexts), pipe.retriever().snapshot)
+            query = pipe.parse(answer.standalone_question)
+            choices = pipe.read(query, list(answer.contexts), pipe.retriever().snapshot)
             readings = [
                 {
                     "features": {f: round(v, 6) for f, v in feats.items()},
@@ -198,7 +197,7 @@ def fit(table: Path) -> tuple[Logistic, Logistic]:
     spans = replace(
         spans,
         threshold=round(span_threshold - 1e-6, 8),
-        note=f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (up to three in each of five passages) of the "
+        note=f"Fitted by `python -m evals.fit_abstain` on the {len(sx)} spans (the reader's best three and up to two proposed names in each of five passages) of the "
         f"{int(y.sum())} answerable questions of the same data, {sum(sy)} of them right (the span alone "
         f"satisfies the answer keys). Logistic regression (C={C}) on standardized features; threshold for short "
         f"answers wrong under a right quote <= {TARGET_WRONG_SHORT} of all {len(rows)} questions ({FOLDS}-fold "

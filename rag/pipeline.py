@@ -6,6 +6,8 @@ a short answer with the quote that proves it, plus verified generated sentences.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import threading
 import time
 from collections import abc
@@ -16,9 +18,11 @@ import numpy as np
 
 from index.chunk import split_sentences
 from index.embed import CachingEmbedder, Embedder, make_embedder
+from index.nlp import parse
 from index.snapshot import Snapshot
-from index.text import contains_phrase, tokenize
+from index.text import fold, tokenize
 from rag.abstain import Choice, features, load_model
+from rag.answer_types import typed
 from rag.catalog import MetadataAnswer, article_name, metadata_answer, named_articles, named_outlets, when
 from rag.cite import Support, verify
 from rag.conversation import Turn, standalone_question
@@ -257,6 +261,7 @@ class Pipeline:
         if history and query.followup:
             earlier = [parse_query(t.question) for t in list(history)[-3:]]
             query = parse_query(standalone_question(query, list(history), earlier))
+        query = typed(query, self.sentence_embedder)
         retriever = self.retriever()
         k = top_k or self.settings.top_k
         retrieval = mode or self.settings.retrieval
@@ -335,10 +340,10 @@ class Pipeline:
         asked.timings["evidence"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         snapshot, archive = asked.retriever.snapshot, asked.retriever.archive
-        whole = Part(query, self.read(query.for_reader, hits, snapshot), evidence)
+        whole = Part(query, self.read(query, hits, snapshot), evidence)
         parts = [
-            Part(q, self.read(q.for_reader, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
-            for q in (parse_query(text) for text in query.parts)
+            Part(q, self.read(q, hits, snapshot), select_evidence(q.text, hits, self.sentence_embedder))
+            for q in (self.parse(text) for text in query.parts)
             if len(query.parts) > 1 and not query.comparative
         ]
         asked.timings["read"] = (time.perf_counter() - t) * 1000
@@ -365,7 +370,7 @@ class Pipeline:
         for asked_for, pick in shown:
             if pick.p < self.spans.threshold:
                 continue
-            found = self.locate(pick.choice, hits, asked.articles)
+            found = self.locate(pick.choice, hits, asked.articles, asked.retriever)
             if found is None:
                 continue
             sentence, s, e = found
@@ -382,7 +387,7 @@ class Pipeline:
             # Not sure of the span: quote the best-matching sentence, and the sentence the reader
             # would answer from when it is another one (answers often sit beside the best match).
             leads = evidence[:1]
-            found = self.locate(picks[0].choice, hits, asked.articles)
+            found = self.locate(picks[0].choice, hits, asked.articles, asked.retriever)
             if found is not None:
                 leads.append(found[0])
         for part in parts:  # each part's best-matching sentence
@@ -394,24 +399,36 @@ class Pipeline:
         must_quote = len(distinct(leads, N_SOURCES))
         yield from self._compose(asked, base, sources, must_quote, spans, p)
 
-    def read(self, question: str, hits: list[Hit], snapshot: Snapshot) -> list[Choice]:
+    def parse(self, text: str) -> Query:
+        """The question's Query, with the labels a "which X" question asks for (rag.answer_types)."""
+        return typed(parse_query(text), self.sentence_embedder)
+
+    def read(self, query: Query, hits: list[Hit], snapshot: Snapshot) -> list[Choice]:
         """The reader's spans in each of the top passages (with its article's headline): the best
-        one of each passage, then its alternatives; read from the generation the hits came from
-        (a rebuild may publish another one meanwhile)."""
+        one of each passage, then its alternatives, then the names of the type asked for that it
+        scores best (headline and passage, names the question itself uses left out); read from the
+        generation the hits came from (a rebuild may publish another one meanwhile)."""
         top = hits[:READ_DEPTH]
         articles, names = snapshot.articles, snapshot.names
-        contexts = []
+        labels = query.labels
+        asked = {fold(e.text) for e in query.entities}
+        contexts, all_mentions = [], []
         for h in top:
             a = articles.get(h.passage.doc_id)
-            contexts.append(Context(a.title if a is not None and a.headline else "", h.passage.text))
-        readings = self.reader.read(question, contexts)
-        out = []
-        for i, (h, ctx, r) in enumerate(zip(top, contexts, readings)):
+            ctx = Context(a.title if a is not None and a.headline else "", h.passage.text)
             shift = ctx.offset - h.passage.start
             found = names.mentions.get(h.passage.doc_id, [])
-            mentions = tuple(
+            mentions = headline_names(ctx.headline) + tuple(
                 (s + shift, e + shift, lab) for s, e, lab in found if h.passage.start <= s and e <= h.passage.end
             )
+            if labels:
+                wanted = tuple((s, e) for s, e, lab in mentions if lab in labels and fold(ctx.joined[s:e]) not in asked)
+                ctx = replace(ctx, candidates=tuple(dict.fromkeys(wanted)))
+            contexts.append(ctx)
+            all_mentions.append(mentions)
+        readings = self.reader.read(query.for_reader, contexts)
+        out = []
+        for i, (h, ctx, r, mentions) in enumerate(zip(top, contexts, readings, all_mentions)):
             # The passage's best span, then its next-best ones (the span model may prefer one).
             for alt, reading in enumerate((r, *r.alternatives)):
                 one = replace(reading, alternatives=())
@@ -430,9 +447,13 @@ class Pipeline:
         return list(per_doc.values())[:MAX_SIDES]
 
     @staticmethod
-    def locate(choice: Choice, hits: list[Hit], articles: dict[str, Article]) -> tuple[Evidence, int, int] | None:
-        """The span as offsets into its article body and the sentence(s) holding it; a span the
-        reader took from the headline is looked up in the body (None when the body lacks it)."""
+    def locate(
+        choice: Choice, hits: list[Hit], articles: dict[str, Article], retriever: Retriever | None = None
+    ) -> tuple[Evidence, int, int] | None:
+        """The span as offsets into its article body and the sentence(s) holding it. A span the
+        reader took from the headline is looked up in the body: in this passage, else in the
+        article's other retrieved passages, else anywhere in the body, and quoted from the passage
+        it is found in (None when the body lacks it)."""
         r = choice.reading
         passage = hits[choice.index].passage
         article = articles.get(passage.doc_id)
@@ -441,14 +462,20 @@ class Pipeline:
         offset = choice.offset
         if r.start >= offset:
             s, e = passage.start + r.start - offset, passage.start + r.end - offset
-        else:  # from the headline: where the body says it, in this passage first
-            at = passage.text.find(r.text)
-            if at >= 0:
+        else:  # from the headline: where the body says it
+            same = [h.passage for h in hits if h.passage.doc_id == passage.doc_id and h.passage is not passage]
+            found = next(((p, at) for p in (passage, *same) if (at := whole_word_at(p.text, r.text)) >= 0), None)
+            if found is not None:
+                passage, at = found
                 s = passage.start + at
             else:
-                s = article.body.find(r.text)
-                if s < 0 or not contains_phrase(article.body, r.text, fuzzy=False):
+                s = whole_word_at(article.body, r.text)
+                if s < 0:
                     return None
+                holder = retriever.passage_at(passage.doc_id, s, s + len(r.text)) if retriever is not None else None
+                if holder is None:
+                    return None  # no one passage holds it: the quote would not show it
+                passage = holder
             e = s + len(r.text)
         if article.body[s:e] != r.text:
             return None
@@ -549,6 +576,22 @@ class Pipeline:
             label = support_label(same, conflicts, articles, len(covering))
             out.append(ArticleSupport(c.n, fact, tuple(same), tuple(conflicts), label))
         return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def headline_names(headline: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, label) of the names spaCy finds in a headline (offsets in the headline, which
+    opens the reader's context); headlines recur across questions, so they are parsed once."""
+    if not headline.strip():
+        return ()
+    return tuple((e.start_char, e.end_char, e.label_) for e in parse(headline.strip()).ents)
+
+
+def whole_word_at(text: str, phrase: str) -> int:
+    """Where the phrase first occurs in the text as whole words ("UPS", never the start of
+    "UPSET"), or -1."""
+    found = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
+    return found.start() if found else -1
 
 
 def sentence_around(article: Article, passage: Passage, start: int, end: int) -> Evidence:

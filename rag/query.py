@@ -54,6 +54,8 @@ class Query:
     comparative: bool  # about how the articles relate
     followup: bool  # leans on an earlier turn: a pronoun or an ellipsis, no subject of its own
     asking_first: str = ""  # the question as the reader reads it: the sentence that asks, then its lead-in
+    head: str = ""  # the noun a "which"/"what" asks for ("which country" -> "country"), lemma, lower case
+    wanted: frozenset[str] = frozenset()  # labels the answer-type model expects for `head` (rag.answer_types)
 
     @property
     def for_reader(self) -> str:
@@ -67,8 +69,9 @@ class Query:
 
     @property
     def labels(self) -> frozenset[str]:
-        """spaCy entity labels an answer of this type has (empty: any)."""
-        return TYPE_LABELS.get(self.answer_type, frozenset())
+        """spaCy entity labels an answer of this type has (empty: any). A "which X" question has the
+        labels the fitted answer-type model expects for X ("which country": GPE), when it expects one."""
+        return TYPE_LABELS.get(self.answer_type) or self.wanted
 
 
 def question_parts(question: str) -> list[str]:
@@ -109,6 +112,26 @@ def answer_type(doc: object) -> tuple[str, str]:
     if tokens and tokens[0].pos_ == "AUX":
         return "yesno", ""
     return "thing", ""
+
+
+def head_noun(doc: object) -> str:
+    """The noun a "which"/"what" question asks for, as a lower-case lemma: "Which major US company
+    ..." -> "company", "What kind of rock ..." -> "kind"; "" when the question word is not followed
+    by one."""
+    tokens = list(doc)  # type: ignore[call-overload]
+    for i, t in enumerate(tokens):
+        if t.tag_ not in ("WDT", "WP", "WP$", "WRB"):
+            continue
+        if t.lower_ not in ("which", "what"):
+            return ""
+        j = i + 1
+        # Past the modifiers to the last noun of the first noun run ("which US Senate seat").
+        while j < len(tokens) and tokens[j].pos_ in ("ADJ", "NOUN", "PROPN", "NUM", "ADV"):
+            if tokens[j].pos_ == "NOUN" and (j + 1 == len(tokens) or tokens[j + 1].pos_ != "NOUN"):
+                return str(tokens[j].lemma_).lower()
+            j += 1
+        return ""
+    return ""
 
 
 def asking_first(doc: object) -> str:
@@ -191,4 +214,5 @@ def parse_query(question: str) -> Query:
         comparative=bool(_COMPARATIVE.search(question)),
         followup=followup,
         asking_first=asking_first(doc),
+        head=head_noun(doc),
     )

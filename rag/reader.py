@@ -25,6 +25,7 @@ from rag.errors import RagError
 MAX_SPAN_TOKENS = 24
 TOP_STARTS = 20  # best start and end positions combined into candidate spans
 ALTERNATIVES = 2  # next-best spans kept beside the best one of each passage
+PROPOSALS = 2  # names of the type asked for (Context.candidates) kept per passage, scored by the reader
 MAX_QUESTION_TOKENS = 64
 _WORD_CHAR = re.compile(r"[\w'’%$€£.,-]")
 
@@ -35,6 +36,9 @@ class Context:
 
     headline: str
     text: str
+    # Spans (offsets in `joined`) to score besides the reader's own best ones: the names of the
+    # type the question asks for ("which country": the places the headline and passage name).
+    candidates: tuple[tuple[int, int], ...] = ()
 
     @property
     def joined(self) -> str:
@@ -61,6 +65,7 @@ class Reading:
     prob: float  # the best span's probability (start x end softmax, [CLS] included)
     null_prob: float  # the [CLS] start x end probability
     alternatives: tuple[Reading, ...] = ()  # the next best spans of the same window, not overlapping it
+    proposed: bool = False  # a candidate name the reader scored, not one of its own best spans
 
     @property
     def margin(self) -> float:
@@ -155,7 +160,8 @@ class OnnxReader:
         logits = map_on_threads(run, rows, self._threads)
         best: dict[int, Reading] = {}
         for (i, ids, offsets), (start, end) in zip(rows, logits):
-            reading = _decode(start, end, len(q_ids) + 2, len(ids), offsets, contexts[i].joined)
+            ctx = contexts[i]
+            reading = _decode(start, end, len(q_ids) + 2, len(ids), offsets, ctx.joined, ctx.candidates)
             if i not in best or reading.margin > best[i].margin:
                 best[i] = reading
         return [best[i] for i in range(len(contexts))]
@@ -167,9 +173,16 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _decode(
-    start: np.ndarray, end: np.ndarray, first: int, n: int, offsets: list[tuple[int, int]], text: str
+    start: np.ndarray,
+    end: np.ndarray,
+    first: int,
+    n: int,
+    offsets: list[tuple[int, int]],
+    text: str,
+    candidates: tuple[tuple[int, int], ...] = (),
 ) -> Reading:
-    """The best span of one window (token positions first..first+n-1 are the context)."""
+    """The best span of one window (token positions first..first+n-1 are the context), its
+    next-best ones, then the best-scored candidates that overlap none of them."""
     valid = np.zeros(len(start), dtype=bool)
     valid[0] = True
     valid[first : first + n] = True
@@ -200,7 +213,19 @@ def _decode(
             break
     if not spans:
         return Reading(0, 0, "", -1e4, null, 0.0, float(ps[0] * pe[0]))
-    return replace(spans[0], alternatives=tuple(spans[1:]))
+    proposed: list[Reading] = []
+    for c0, c1 in candidates:
+        # The candidate's first and last tokens in this window (it must lie wholly inside it).
+        inside = [t for t in range(n) if c0 <= offsets[t][0] and offsets[t][1] <= c1 and offsets[t][1] > offsets[t][0]]
+        if not inside or offsets[inside[0]][0] != c0 or offsets[inside[-1]][1] != c1:
+            continue
+        s, e = inside[0] + first, inside[-1] + first
+        if e - s >= MAX_SPAN_TOKENS or line[s - first] != line[e - first] or any(c0 < b and a < c1 for a, b in taken):
+            continue
+        score = float(start[s] + end[e])
+        proposed.append(Reading(c0, c1, text[c0:c1], score, null, float(ps[s] * pe[e]), float(ps[0] * pe[0]), (), True))
+    proposed = sorted(proposed, key=lambda r: -r.score)[:PROPOSALS]
+    return replace(spans[0], alternatives=tuple(spans[1:]) + tuple(proposed))
 
 
 def widen(text: str, start: int, end: int) -> tuple[int, int]:

@@ -50,6 +50,15 @@ class Retriever:
         found = ((self.snapshot.passages.get(pid), score) for pid, score in self.snapshot.store.query(vec, k, doc_ids))
         return [Hit(p, score, ("dense",)) for p, score in found if p is not None]
 
+    def passage_at(self, doc_id: str, start: int, end: int) -> Passage | None:
+        """The article's passage that holds body[start:end] (None when no one passage does)."""
+        table = self.snapshot.passages
+        for row in self._rows.get(doc_id, ()):
+            passage = table[int(row)]
+            if passage.start <= start and end <= passage.end:
+                return passage
+        return None
+
     def _doc_rows(self, doc_ids: Collection[str]) -> np.ndarray:
         """The passage rows of these articles."""
         parts = [self._rows[d] for d in sorted(doc_ids) if d in self._rows]

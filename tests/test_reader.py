@@ -130,3 +130,27 @@ def test_alternative_spans_never_repeat_or_overlap_the_best_one(reader: OnnxRead
             assert "\n" not in ctx.joined[a0:a1]  # never from the headline into the text
             assert all(not (a0 < b1 and b0 < a1) for b0, b1 in spans[i + 1 :])
         assert all(ctx.joined[a.start : a.end] == a.text for a in r.alternatives)
+
+
+def test_candidate_names_are_scored_by_the_reader_s_logits_beside_its_own_spans() -> None:
+    import numpy as np
+
+    from rag.reader import _decode
+
+    text = "Ann met Bob in Rome.\nCleo stayed."
+    words = [(0, 3), (4, 7), (8, 11), (12, 14), (15, 19), (21, 25), (26, 32)]  # Ann met Bob in Rome Cleo stayed
+    first = 1  # position 0 is [CLS]
+    start = np.full(first + len(words), -5.0)
+    end = np.full(first + len(words), -5.0)
+    start[0] = end[0] = 0.0  # no-answer
+    start[1], end[1] = 4.0, 4.0  # "Ann": the reader's best span
+    start[6], end[6] = 3.0, 3.0  # "Cleo" and "Bob": its next-best ones
+    start[3], end[3] = 2.5, 2.5
+    start[5], end[5] = 1.0, 1.5  # "Rome": weaker than every span it keeps
+    cands = ((15, 19), (0, 3), (16, 19), (15, 25))  # Rome; Ann (the best span); not token-aligned; across the break
+    r = _decode(start, end, first, len(words), words, text, cands)
+    assert r.text == "Ann" and not r.proposed
+    assert [(a.text, a.proposed) for a in r.alternatives] == [("Cleo", False), ("Bob", False), ("Rome", True)]
+    assert r.alternatives[-1].score == 2.5 and r.alternatives[-1].prob > 0
+    assert all(text[a.start : a.end] == a.text and "\n" not in a.text for a in r.alternatives)
+    assert sum(a.text == "Ann" for a in (r, *r.alternatives)) == 1
