@@ -20,6 +20,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from evals.kits import DEFAULT_ROOT, load_kit
 from rag.answer_types import EMBEDDER_FAMILY, AnswerTypes, class_of, model_path
@@ -36,20 +37,21 @@ def examples(root: Path, limit: int = 0) -> list[tuple[str, str]]:
     nlp = load()
     out: list[tuple[str, str]] = []
 
-    def label(text: str, start: int, end: int) -> str:
-        doc = nlp(text)
+    def label(doc: Any, start: int, end: int) -> str:
         return class_of({e.label_ for e in doc.ents if e.start_char < end and start < e.end_char})
 
     data = json.loads((root / "train" / "squad2_train.json").read_text(encoding="utf-8"))["data"]
     for article in data:
         for para in article["paragraphs"]:
+            doc = None  # the paragraph, parsed once for all its questions
             for qa in para["qas"]:
                 if qa.get("is_impossible") or not qa.get("answers"):
                     continue
                 head = head_noun(parse(qa["question"]))
                 if head:
+                    doc = doc if doc is not None else nlp(para["context"])
                     a = qa["answers"][0]
-                    out.append((head, label(para["context"], a["answer_start"], a["answer_start"] + len(a["text"]))))
+                    out.append((head, label(doc, a["answer_start"], a["answer_start"] + len(a["text"]))))
                 if limit and len(out) >= limit:
                     return out
     for name in KITS:
@@ -62,7 +64,7 @@ def examples(root: Path, limit: int = 0) -> list[tuple[str, str]]:
             sentence = " ".join(item.evidence)
             at = sentence.lower().find(item.reference.lower()) if item.reference else -1
             if head and at >= 0:
-                out.append((head, label(sentence, at, at + len(item.reference))))
+                out.append((head, label(nlp(sentence), at, at + len(item.reference))))
     return out
 
 

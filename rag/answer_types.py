@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from index.embed import Embedder
 from rag.query import Query
 
 # The classes the model tells apart, as spaCy labels (OntoNotes); "none": not a name spaCy types.
@@ -31,13 +31,6 @@ CLASSES: dict[str, frozenset[str]] = {
     "none": frozenset(),
 }
 EMBEDDER_FAMILY = "MiniLM-L6-v2"  # the vectors it was fitted on (torch or int8: the same model)
-
-
-class Embedder(Protocol):
-    name: str
-    dim: int
-
-    def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
 def class_of(labels: set[str] | frozenset[str]) -> str:

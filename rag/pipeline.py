@@ -18,7 +18,7 @@ import numpy as np
 
 from index.chunk import split_sentences
 from index.embed import CachingEmbedder, Embedder, make_embedder
-from index.nlp import parse
+from index.nlp import names_of
 from index.snapshot import Snapshot
 from index.text import fold, tokenize
 from rag.abstain import Choice, features, load_model
@@ -581,10 +581,12 @@ class Pipeline:
 @functools.lru_cache(maxsize=4096)
 def headline_names(headline: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, label) of the names spaCy finds in a headline (offsets in the headline, which
-    opens the reader's context); headlines recur across questions, so they are parsed once."""
+    opens the reader's context), by the NER pipe that found the bodies' names at index time;
+    headlines recur across questions, so each is read once."""
     if not headline.strip():
         return ()
-    return tuple((e.start_char, e.end_char, e.label_) for e in parse(headline.strip()).ents)
+    (found,) = names_of([headline.strip()])
+    return tuple((s, e, label) for s, e, label in found)
 
 
 def whole_word_at(text: str, phrase: str) -> int:
