@@ -199,6 +199,15 @@ def test_a_long_list_of_texts_is_shared_with_helper_processes_and_comes_back_in_
     assert {"PERSON", "GPE", "DATE"} <= labels
 
 
+def test_passage_names_are_the_full_pipelines_names_with_ner_alone() -> None:
+    from index.nlp import PASSAGE_PIPES, load, names_of
+
+    texts = _many_texts(12)
+    full = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in load().pipe(texts)]
+    assert PASSAGE_PIPES == ("ner",)  # the shared tok2vec (tagger and parser only) is not run
+    assert names_of(texts, processes=1) == full and any(full)
+
+
 def test_a_helper_that_cannot_run_leaves_its_share_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     from index.nlp import PARALLEL_MIN_TEXTS, names_of
 
