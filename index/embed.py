@@ -120,9 +120,9 @@ def int8_recipe(vnni: bool) -> tuple[str, str, bool]:
     onnxruntime's quantization guide advises: signed int8 weights where VNNI sums int8 products in
     32 bits (1.4x the texts per second of unsigned 7-bit weights on a 2-core AVX-512 VNNI Xeon,
     lowest cosine to torch 0.9936 against 0.9924 over 120 seed and kit passages, 0.9953 against
-    0.9944 over the seed passages alone); without VNNI, AVX2 sums pairs
-    of products in 16 bits, which signed weights can overflow, so unsigned 7-bit weights, 2x torch's
-    speed on a 2-core AVX2 EPYC."""
+    0.9944 over the seed passages alone); without VNNI, AVX2 sums pairs of products in 16 bits,
+    which signed weights can overflow, so unsigned 7-bit weights, 2x torch's speed on a 2-core
+    AVX2 EPYC."""
     weights, reduce_range = ("QInt8", False) if vnni else ("QUInt8", True)
     return INT8_RECIPE.format(weights=weights, range=", reduce_range" if reduce_range else ""), weights, reduce_range
 
