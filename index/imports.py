@@ -15,7 +15,8 @@ class without:
     yet, `import <module>` fails as if the module were absent; afterwards it imports normally for
     whoever needs it. For optional imports that cost every cold start: thinc (spaCy's layer
     library) imports torch, about 2 s, though the small CPU pipeline never calls it; bm25s imports
-    scipy.sparse, about 0.3 s, though its numpy backend builds and searches the same index."""
+    scipy.sparse, about 0.3 s, though its numpy backend builds and searches the same index, and
+    tqdm.auto, which imports asyncio (about 0.1 s), for progress bars the product never shows."""
 
     def __init__(self, *modules: str, unless_imported: str = "") -> None:
         self.modules = modules

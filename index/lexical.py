@@ -84,7 +84,9 @@ class LexicalIndex:
 
 
 def _bm25s():  # type: ignore[no-untyped-def]
-    """bm25s, imported without scipy (see index.imports.without): the numpy backend is used."""
-    with without("scipy", "scipy.sparse", unless_imported="bm25s"):
+    """bm25s, imported without scipy (see index.imports.without): the numpy backend is used; and
+    without tqdm, whose `tqdm.auto` imports asyncio (bm25s falls back to no progress bars, and
+    every call here asks for none)."""
+    with without("scipy", "scipy.sparse", "tqdm", "tqdm.auto", unless_imported="bm25s"):
         import bm25s
     return bm25s
