@@ -1,8 +1,12 @@
 """The reader on its own, with the right article given: token F1 of its best span in the paragraph
-that holds the answer, and the AUC of its best margin over the article's paragraphs for telling
-answerable from unanswerable questions (SQuAD-layout kits: title line, one paragraph per line).
+that holds the answer and whether that span alone satisfies the answer keys, and the AUC of its
+best margin over the article's paragraphs for telling answerable from unanswerable questions.
+Kits hold one article per file, its first line the title or headline and one paragraph per line
+(SQuAD's and the news kit's layout); a question whose article the kit withheld (news
+unanswerables) is left out, so on such a kit the AUC is NaN.
 
     python -m evals.reader_check ../shared/evalsets/squad2_dev --part tune [--model DIR]
+    python -m evals.reader_check ../shared/evalsets/news_dev --part tune
 """
 
 from __future__ import annotations
@@ -12,17 +16,21 @@ import sys
 from pathlib import Path
 
 from evals.kits import load_kit
-from evals.metrics import auc, token_f1
+from evals.metrics import auc, key_groups_correct, token_f1
 from rag.reader import Context, OnnxReader
 
 
 def check(kit_dir: Path, part: str, model: Path | None = None) -> dict[str, float]:
-    """F1 on the answer's own paragraph and the no-answer AUC over the article's paragraphs."""
+    """F1 and answer keys on the answer's own paragraph, and the no-answer AUC over the article's
+    paragraphs."""
     kit = load_kit(kit_dir)
     reader = OnnxReader(model)
-    margins, labels, f1s = [], [], []
+    margins, labels, f1s, keys = [], [], [], []
     for item in kit.part(part):
-        lines = (kit.articles / f"{kit.article_of[item.id]}.txt").read_text(encoding="utf-8").splitlines()
+        path = kit.articles / f"{kit.article_of[item.id]}.txt"
+        if not kit.article_of[item.id] or not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
         title, paragraphs = lines[0], [line for line in lines[1:] if line.strip()]
         readings = reader.read(item.question, [Context(title, p) for p in paragraphs])
         margins.append(max(r.margin for r in readings))
@@ -30,7 +38,13 @@ def check(kit_dir: Path, part: str, model: Path | None = None) -> dict[str, floa
         if item.answerable:
             own = next(i for i, p in enumerate(paragraphs) if any(e[:40] in p for e in item.evidence))
             f1s.append(token_f1(readings[own].text, item.reference))
-    return {"f1_own_paragraph": sum(f1s) / len(f1s), "no_answer_auc": auc(margins, labels), "questions": len(labels)}
+            keys.append(key_groups_correct(readings[own].text, item.answer_keys))
+    return {
+        "f1_own_paragraph": sum(f1s) / len(f1s),
+        "keys_own_paragraph": sum(keys) / len(keys),
+        "no_answer_auc": auc(margins, labels),
+        "questions": len(labels),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

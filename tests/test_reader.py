@@ -116,9 +116,13 @@ def test_reader_check_scores_a_kit(tmp_path: Path) -> None:
         '"answer_keys": [["Berg"]], "evidence": ["opened by Mayor Tomas Berg"]}\n'
         '{"id": "h2", "question": "Who closed the harbour bridge in 2005?", "answerable": false, '
         '"source": "title=Harbour", "answer_keys": [], "evidence": []}\n'
+        '{"id": "h3", "question": "Who rebuilt the ferry pier?", "answerable": false, "source": "withheld", '
+        '"answer_keys": [], "evidence": []}\n'
     )
     result = check(tmp_path, "all")
-    assert result["questions"] == 2 and result["f1_own_paragraph"] > 0.5 and 0 <= result["no_answer_auc"] <= 1
+    assert result["questions"] == 2  # the question whose article the kit withheld is left out
+    assert result["f1_own_paragraph"] > 0.5 and result["keys_own_paragraph"] == 1.0
+    assert 0 <= result["no_answer_auc"] <= 1
 
 
 def test_alternative_spans_never_repeat_or_overlap_the_best_one(reader: OnnxReader) -> None:
