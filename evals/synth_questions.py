@@ -113,7 +113,7 @@ def synthesize(paragraph: str, nlp: Any, rng: random.Random, per_paragraph: int)
     return out
 
 
-def build(source: Path, per_paragraph: int = 8, seed: int = 13) -> dict[str, Any]:
+def build(source: Path, per_paragraph: int = 12, seed: int = 13) -> dict[str, Any]:
     """A SQuAD 2.0 file of synthetic questions over every paragraph of a SQuAD-format `source`."""
     from index.nlp import load
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="a SQuAD-format file whose paragraphs are used")
     parser.add_argument("out", type=Path)
-    parser.add_argument("--per-paragraph", type=int, default=8)
+    parser.add_argument("--per-paragraph", type=int, default=12)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     result = build(args.source, args.per_paragraph, args.seed)
