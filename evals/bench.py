@@ -189,7 +189,7 @@ cli.run()
 
 
 def _cold_ask(settings: Settings, runs: int = COLD_RUNS) -> dict[str, Any]:
-    """`rag ask` from process start to exit (the median of COLD_RUNS new processes: one start
+    """`rag ask` from process start to exit (the median of `runs` new processes: one start
     varies by a second on a loaded 2-core machine), and the largest peak memory of them."""
     starts = [_cold_ask_once(settings) for _ in range(runs)]
     return {

@@ -27,8 +27,9 @@ def check(kit_dir: Path, part: str, model: Path | None = None) -> dict[str, floa
     reader = OnnxReader(model)
     margins, labels, f1s, keys = [], [], [], []
     for item in kit.part(part):
-        path = kit.articles / f"{kit.article_of[item.id]}.txt"
-        if not kit.article_of[item.id] or not path.is_file():
+        name = kit.article_of[item.id]
+        path = kit.articles / f"{name}.txt"
+        if not name or not path.is_file():  # the kit withheld its article
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         title, paragraphs = lines[0], [line for line in lines[1:] if line.strip()]
