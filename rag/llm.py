@@ -98,8 +98,9 @@ class LlamaCppGenerator:
     # The small model sometimes copies the prompt back after its answer: its drafts are cut there
     # (rag.prompt.before_echo). A real model behind a server may write a second paragraph instead.
     echoes_prompt = True
-    # Too small to be trusted with facts: its sentences are kept only where they state the short
-    # answer the reader found (and the quote under it proves); with no short answer it is not asked.
+    # Too small to be trusted with facts: asked only with settings.embedded_wording on, and then
+    # its sentences are kept only where they state the short answer the reader found (and the
+    # quote under it proves); with no short answer it is not asked.
     states_facts = False
 
     def __init__(

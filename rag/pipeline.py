@@ -171,6 +171,16 @@ class Pipeline:
                     self._reader = OnnxReader()
         return self._reader
 
+    @property
+    def asks_generator_for_facts(self) -> bool:
+        """Whether the generator writes answers (a server's model), not only words short answers."""
+        return bool(getattr(self.generator, "states_facts", True))
+
+    @property
+    def uses_generator(self) -> bool:
+        """Whether any question may reach the generator with these settings."""
+        return self.asks_generator_for_facts or self.settings.embedded_wording == "on"
+
     def warm(self, stop: threading.Event | None = None, prime: bool = False) -> None:
         """Load every model and open the served index now, so the first question does not pay for
         it: a server does this in a background thread as it starts, `rag ask` while spaCy parses
@@ -190,13 +200,13 @@ class Pipeline:
 
         def load_generator() -> None:
             loader = getattr(self.generator, "load", None)  # the embedded model; a server is not called
-            if callable(loader):
+            if callable(loader) and self.uses_generator:
                 loader()
 
         def prime_generator() -> None:
             # The system prompt, read once now rather than with the first question's sources.
             primer = getattr(self.generator, "prime", None)  # the embedded model only
-            if prime and callable(primer):
+            if prime and callable(primer) and self.uses_generator:
                 primer(answer_messages("", [], {}))
 
         steps = [
@@ -517,10 +527,11 @@ class Pipeline:
         articles = asked.articles
         t1 = time.perf_counter()
         draft, notice = "", ""
-        # A model that may not state facts (the embedded 135M one) only words a short answer:
-        # with none to word, it is not asked, and the answer is the quote.
-        wording_only = not getattr(self.generator, "states_facts", True)
-        if spans or not wording_only:
+        # A model that may not state facts (the embedded 135M one) only words a short answer, and
+        # only when asked to (settings.embedded_wording): otherwise, or with no short answer to
+        # word, it is not asked, and the answer is the short answer and its quote.
+        wording_only = not self.asks_generator_for_facts
+        if not wording_only or (spans and self.settings.embedded_wording == "on"):
             draft, notice = yield from self._draft(asked, sources)
         asked.timings["generate"] = (time.perf_counter() - t1) * 1000
         checked = verify(draft, sources, self.sentence_embedder) if draft else []

@@ -167,11 +167,20 @@ def test_a_model_that_may_not_state_facts_is_not_asked_when_there_is_no_short_an
     assert server.history
 
 
+def test_by_default_a_model_that_may_not_state_facts_is_not_asked_even_with_a_short_answer(built: Settings) -> None:
+    # Its wording is off by default (settings.embedded_wording): the answer is the verified short
+    # answer and the quote that proves it, without waiting on the model.
+    small = _SmallModel()
+    answer = Pipeline(built, HashEmbedder(), small, reader=_OneSpanReader()).ask(FIGHTERS)
+    assert answer.short_answer is not None and answer.short_answer.text == "50,000"
+    assert small.calls == 0 and answer.mode == "extractive" and answer.text.startswith("50,000 [")
+
+
 def test_a_model_that_may_not_state_facts_keeps_only_the_sentence_that_states_the_short_answer(
     built: Settings,
 ) -> None:
     small = _SmallModel()
-    pipe = Pipeline(built, HashEmbedder(), small, reader=_OneSpanReader())
+    pipe = Pipeline(built.replace(embedded_wording="on"), HashEmbedder(), small, reader=_OneSpanReader())
     pipe.ask(FIGHTERS)
     prompt = small.history[-1][-1]["content"]
     n = source_number(small, "50,000 fighters")
@@ -511,6 +520,18 @@ def test_warm_loads_the_models_and_opens_the_index_before_any_question(built: Se
     assert pipe._retriever is not None and generator.loads == 1
     assert pipe.reader._session is not None  # type: ignore[attr-defined]
     assert pipe.ask(FIGHTERS).citations
+
+
+class _LoadingSmallModel(_LoadingGenerator):
+    states_facts = False
+
+
+def test_warm_leaves_a_model_that_only_words_short_answers_unloaded_while_wording_is_off(built: Settings) -> None:
+    small = _LoadingSmallModel()
+    Pipeline(built, HashEmbedder(), small).warm(prime=True)
+    assert small.loads == 0 and not hasattr(small, "primed")  # no question will reach it
+    Pipeline(built.replace(embedded_wording="on"), HashEmbedder(), small).warm(prime=True)
+    assert small.loads == 1 and len(small.primed) == 1
 
 
 def test_the_server_warm_up_reads_the_system_prompt_into_the_embedded_model(built: Settings) -> None:
