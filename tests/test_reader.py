@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.abstain import load_model, model_path
+from rag.errors import RagError
 from rag.reader import Context, OnnxReader, widen
 from rag.spans import SPAN_FEATURES, load_spans
 from rag.spans import model_path as spans_path
@@ -123,6 +124,12 @@ def test_reader_check_scores_a_kit(tmp_path: Path) -> None:
     assert result["questions"] == 2  # the question whose article the kit withheld is left out
     assert result["f1_own_paragraph"] > 0.5 and result["keys_own_paragraph"] == 1.0
     assert 0 <= result["no_answer_auc"] <= 1
+    from evals.kit_paragraphs import half_of
+
+    mine, other = half_of("Harbour"), {"a": "b", "b": "a"}[half_of("Harbour")]
+    assert check(tmp_path, "all", half=mine)["questions"] == 2
+    with pytest.raises(RagError, match="no answerable question"):  # none on the other half
+        check(tmp_path, "all", half=other)
 
 
 def test_alternative_spans_never_repeat_or_overlap_the_best_one(reader: OnnxReader) -> None:

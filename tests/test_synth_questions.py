@@ -75,3 +75,11 @@ def test_the_reader_trains_on_synthetic_questions_and_records_where_they_came_fr
     assert main(["--data", str(synth), "--epochs", "1", "--batch", "4", "--out", str(out)]) == 0
     record = json.loads((out / "training.json").read_text())
     assert record["examples"] >= 6 and "synthetic questions" in record["data_note"]
+    # Several files train together, each recorded (SQuAD's questions beside news-derived ones).
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(build(source, seed=2)))
+    both = tmp_path / "both"
+    assert main(["--data", str(synth), str(other), "--epochs", "1", "--batch", "4", "--out", str(both)]) == 0
+    two = json.loads((both / "training.json").read_text())
+    assert two["data"] == "synth.json + other.json" and two["data_note"].count("synthetic questions") == 2
+    assert record["examples"] < two["examples"]
