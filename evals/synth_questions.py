@@ -140,6 +140,8 @@ def build(source: Path, per_paragraph: int = 12, seed: int = 13) -> dict[str, An
         f"{count} synthetic questions (evals/synth_questions.py, seed {seed}, {per_paragraph} per paragraph) "
         f"over the paragraphs of {source.name}: its own questions are not used"
     )
+    if data.get("note"):  # where those paragraphs came from (evals/kit_paragraphs.py says)
+        note += f" ({data['note']})"
     return {"version": "synthetic", "note": note, "data": articles}
 
 

@@ -63,6 +63,13 @@ def test_the_same_seed_gives_the_same_questions(source: Path) -> None:
     assert build(source, seed=5) == build(source, seed=5)
 
 
+def test_the_note_says_where_the_paragraphs_came_from(source: Path, tmp_path: Path) -> None:
+    assert build(source)["note"].endswith("are not used")  # SQuAD's file has no note of its own
+    noted = tmp_path / "noted.json"
+    noted.write_text(json.dumps({**json.loads(source.read_text()), "note": "passages of 3 tune-part articles"}))
+    assert build(noted)["note"].endswith("(passages of 3 tune-part articles)")
+
+
 @pytest.mark.slow
 def test_the_reader_trains_on_synthetic_questions_and_records_where_they_came_from(
     source: Path, tmp_path: Path
