@@ -17,7 +17,8 @@ from tests.conftest import SEEDS
 
 @pytest.mark.slow
 def test_fast_subset_meets_thresholds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings.from_env(data_dir=tmp_path / "d", seeds_dir=SEEDS)  # MiniLM + embedded SmolLM2
+    # The defaults: MiniLM, the reader, the embedded model not asked (its wording is off).
+    settings = Settings.from_env(data_dir=tmp_path / "d", seeds_dir=SEEDS)
     build_index(settings, make_embedder(settings))
     results = run(settings, fast_subset(load_dataset()), ["ours"], progress=False)
     summary = results["configs"]["ours"]["summary"]

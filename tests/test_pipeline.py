@@ -606,3 +606,26 @@ def test_warm_leaves_a_missing_index_to_the_first_question(settings: Settings) -
     pipe.warm()  # no index yet: nothing raised here
     with pytest.raises(IndexMissingError):
         pipe.ask(FIGHTERS)
+
+
+@pytest.mark.slow
+def test_the_real_embedded_model_words_a_short_answer_only_when_wording_is_on(built: Settings) -> None:
+    from rag.llm import LlamaCppGenerator
+
+    class Counting(LlamaCppGenerator):
+        calls = 0
+
+        def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+            Counting.calls += 1
+            return super().stream(messages, max_tokens)
+
+    off = Pipeline(built, HashEmbedder(), Counting(), reader=_OneSpanReader()).ask(FIGHTERS)
+    assert Counting.calls == 0 and off.mode == "extractive" and off.text.startswith("50,000 [")
+    on = Pipeline(built.replace(embedded_wording="on"), HashEmbedder(), Counting(), reader=_OneSpanReader()).ask(
+        FIGHTERS
+    )
+    assert Counting.calls == 1 and on.short_answer is not None and on.short_answer.text == "50,000"
+    assert on.text.startswith("50,000 [") and " reports: " in on.text  # the quote always follows
+    # Whatever the 135M model wrote, a sentence of its own is kept only when it states the span.
+    own = on.text.split("\n", 1)[1].split("reports: ")[0]
+    assert on.mode == "extractive" or "50,000" in own
