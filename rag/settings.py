@@ -71,9 +71,9 @@ class Settings:
     embedded_wording: str = _help(
         "Let the embedded 135M model word a sentence around a verified short answer: off or on. It "
         "may not state facts, so only a sentence stating the short answer is kept; on the kits' "
-        "reported questions one survived verification for 3 of 62 short answers, at 1.3 s each "
-        "(p50), so by default the answer is the short answer and its quote. Servers (ollama, "
-        "openai) always write the answer.",
+        "reported questions such a sentence survived verification for 3 of 62 short answers, at "
+        "1.3 s each (p50), so by default the answer is the short answer and its quote. Servers "
+        "(ollama, openai) always write the answer.",
         "off",
     )
     retrieval: str = _help("Retrieval mode: hybrid, dense or bm25.", "hybrid")

@@ -12,14 +12,15 @@ PROBE = """
 import sys
 {first}
 import gradio as gr
-from gradio import component_meta
+from gradio import blocks_events, component_meta
 with gr.Blocks() as blocks:
     box = gr.Textbox(label="q")
     out = gr.Textbox()
     box.submit(lambda q: q.upper(), box, out)
 kinds = sorted(c["type"] for c in blocks.get_config_file()["components"])
 hooks = sum(type(f).__name__ == "_SkipStubWriter" for f in sys.meta_path)
-print(component_meta.create_or_modify_pyi.__module__, ",".join(kinds), blocks.fns[0].fn("ab"), hooks)
+writers = set([component_meta.create_or_modify_pyi.__module__, blocks_events.create_or_modify_pyi.__module__])
+print("+".join(sorted(writers)), ",".join(kinds), blocks.fns[0].fn("ab"), hooks)
 """
 
 
