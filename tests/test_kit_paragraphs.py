@@ -37,8 +37,9 @@ def test_only_tuning_articles_are_used_and_the_halves_split_them(tmp_path: Path)
     assert set(whole["articles"]) == tune
     assert set(a["articles"]) | set(b["articles"]) == tune and not set(a["articles"]) & set(b["articles"])
     assert all(half_of(s) == "a" for s in a["articles"])
-    with pytest.raises(ValueError):
-        build(kit, part="report")
+    for other in ("report", "all"):
+        with pytest.raises(ValueError, match="only the tuning part"):
+            build(kit, part=other)
 
 
 def test_passages_are_the_product_s_with_the_headline_as_title(tmp_path: Path) -> None:
