@@ -107,6 +107,13 @@ def test_answer_citations_and_source_view(page: Page) -> None:
     page.screenshot(path=str(OUT / "chat.png"), full_page=True)
 
 
+def test_settings_say_what_each_backend_answers_with(page: Page) -> None:
+    page.locator("#rag-settings").get_by_text("Settings").first.click()
+    info = page.locator("#rag-llm").get_by_text("the reader's short answer and the quotes")
+    info.wait_for()
+    assert "no model wording" in info.inner_text()  # the default: the 135M model is not asked
+
+
 def test_abstention_is_styled_differently(page: Page, served: tuple[BackgroundServer, str]) -> None:
     answer = ask(page, served[1])
     assert "rag-abstain" in (answer.get_attribute("class") or "")

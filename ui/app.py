@@ -95,7 +95,15 @@ def create_app(
             article = gr.HTML(elem_id="rag-article")
             with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
                 with gr.Row():
-                    llm = gr.Radio(backends, value=settings.llm, label="Generator backend", elem_id="rag-llm")
+                    wording = "worded by SmolLM2" if settings.embedded_wording == "on" else "no model wording"
+                    llm = gr.Radio(
+                        backends,
+                        value=settings.llm,
+                        label="Generator backend",
+                        info=f"embedded: the reader's short answer and the quotes ({wording}, RAG_EMBEDDED_WORDING); "
+                        "ollama / openai: the server's model writes the answer, each sentence checked",
+                        elem_id="rag-llm",
+                    )
                     retrieval = gr.Radio(
                         ["hybrid", "dense", "bm25"], value=settings.retrieval, label="Retrieval", elem_id="rag-mode"
                     )
