@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from index.build import BuildReport, build_index
+from index.build import BuildReport, build_index, has_documents
 from index.embed import make_embedder
 from index.files import Skipped, add_document, add_folder, find_files, remove_document
 from index.layout import Layout, read_manifest
@@ -56,8 +56,16 @@ def run_index(
             f"{settings.docs_dir} is indexed in place (RAG_DOCUMENTS): add or delete files there yourself, then run `rag index`"
         )
     added, skipped = add_paths(settings, paths, fields)
+    if paths and not added and not has_documents(settings.docs_dir):
+        # Building now would index the demo articles (or nothing) in place of the user's files.
+        for s in skipped:
+            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        raise BadFileError(
+            f"no article could be read from {counted(len(paths), 'path')} given ({counted(len(skipped), 'file')} "
+            "skipped); nothing was indexed"
+        )
     if paths and not quiet:
-        console.print(f"copied {len(added)} file(s) into {settings.docs_dir}")
+        console.print(f"copied {counted(len(added), 'file')} into {settings.docs_dir}")
     for doc_id in remove_ids or []:
         removed = remove_document(doc_id, settings.docs_dir)
         console.print(f"removed {removed.name}")
@@ -133,8 +141,13 @@ def print_summary(console: object, settings: Settings, report: BuildReport) -> N
             " (full rebuild)" if report.rebuilt else ""
         )
     console.print(  # type: ignore[attr-defined]
-        f"{report.articles} articles, {report.passages} passages; {state}; "
-        f"embedded {report.embedded} passages in {report.seconds:.1f} s "
+        f"{counted(report.articles, 'article')}, {counted(report.passages, 'passage')}; {state}; "
+        f"embedded {counted(report.embedded, 'passage')} in {report.seconds:.1f} s "
         f"({report.passages_per_second:.1f} passages/s)"
         + (f"; resumed an interrupted build: {report.resumed} passages were already embedded" if report.resumed else "")
     )
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 article", "2 articles" (thousands separated)."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from index.layout import Layout
 from rag.cli import main
 
 
@@ -46,6 +48,25 @@ def test_index_adds_paths_and_reports_skipped(tmp_path: Path) -> None:
     assert code == 0 and "3 articles" in out
     code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "incoming/good_story")
     assert code == 0 and "2 articles" in out and "1 removed" in out
+
+
+def test_paths_with_no_readable_article_index_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the default seeds setting, a build of an archive with no articles of its own indexes
+    # the demo: a user whose files were all unreadable must not get the demo instead of an error.
+    monkeypatch.setenv("RAG_SEEDS", "auto")
+    docs = tmp_path / "mine"
+    docs.mkdir()
+    (docs / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    (docs / "export.jsonl").write_text('{"title": "cut off"\n')
+    code, out, err = run("--data-dir", str(tmp_path / "d"), "index", str(docs))
+    assert code == 1 and out == ""
+    assert "broken.txt: binary" in err and "export.jsonl:" in err
+    assert err.strip().splitlines()[-1].startswith("Error: BadFileError: no article could be read from 1 path given")
+    assert Layout(tmp_path / "d").current() is None and not Layout(tmp_path / "d").generations()
+    # One readable file is enough: the archive is then the user's alone.
+    (docs / "story.md").write_text("# Port reopens\n\nThe port reopened on Monday.")
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", str(docs))
+    assert code == 3 and "1 article, 1 passage;" in out and "copied 1 file into" in out
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:

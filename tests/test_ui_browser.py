@@ -135,7 +135,7 @@ def test_uploaded_file_is_cited(page: Page, tmp_path: Path) -> None:
     page.locator("#rag-docs-message").get_by_text("Added basra.txt").wait_for()
     # The demo articles step aside once the archive has an article of its own.
     message = page.locator("#rag-docs-message").inner_text()
-    assert "1 articles" in message and "demo articles are set aside" in message
+    assert "1 article (" in message and "demo articles are set aside" in message
     page.locator("#rag-docs").get_by_text("Basra port reopens").filter(visible=True).first.wait_for()
 
     page.get_by_role("tab", name="Chat").click()

@@ -14,6 +14,7 @@ from index.build import BuildReport, Progress, build_index
 from index.embed import Embedder
 from index.layout import Layout
 from rag.errors import IndexCorruptError, RagError
+from rag.indexing import counted
 from rag.settings import Settings
 
 
@@ -111,7 +112,8 @@ def build_in_background(settings: Settings, embedder: Callable[[], Embedder], st
             return
         close()
         print(
-            f"Index ready: {report.articles} articles, {report.passages} passages ({report.seconds:.1f} s).",
+            f"Index ready: {counted(report.articles, 'article')}, {counted(report.passages, 'passage')} "
+            f"({report.seconds:.1f} s).",
             file=sys.stderr,
             flush=True,
         )

@@ -10,6 +10,7 @@ from index.files import add_document, find_files, remove_document
 from index.parse import id_for
 from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES, Limits
 from rag.errors import BadFileError, RagError
+from rag.indexing import counted
 from rag.types import Article
 from ui import render
 from ui.building import BuildStatus, run_build
@@ -113,7 +114,7 @@ class Documents:
             report: BuildReport = run_build(self.settings, self.pipelines.embedder, self.status, progress)
         except RagError as exc:
             return [f"The index was not rebuilt: {one_line(exc)}"]
-        lines = [f"The archive now has {report.articles} articles ({report.passages} passages)."]
+        lines = [f"The archive now has {counted(report.articles, 'article')} ({counted(report.passages, 'passage')})."]
         if self.settings.seeds == "auto" and set(report.removed) & self._seed_ids():
             lines.append(
                 "The demo articles are set aside now that the archive has articles of its own (RAG_SEEDS=on keeps them)."
