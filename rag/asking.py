@@ -6,9 +6,10 @@ import json
 import sys
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from rag.corroborate import quote
-from rag.errors import RagError
+from rag.errors import BadFileError, RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
@@ -69,20 +70,35 @@ def _warm(pipeline: Pipeline, stop: threading.Event) -> None:
 
 
 def ask_many(settings: Settings, path: Path, compare: bool = False) -> int:
-    """Answer each JSON line {id, question, ...}; models load once; a bad line gets an error object."""
+    """Answer each JSON line {id, question, ...}; models load once; a bad line gets an error object
+    (its line number, and its id when it has one) and the lines after it are still answered."""
+    if str(path) != "-":
+        try:
+            stream: BinaryIO = open(path, "rb")
+        except OSError as exc:
+            raise BadFileError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    else:
+        stream = sys.stdin.buffer
     pipeline = Pipeline(settings)
-    stream = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
     status = 0
     with stream:
-        for lineno, line in enumerate(stream, start=1):
-            if not line.strip():
+        for lineno, raw in enumerate(stream, start=1):
+            if not raw.strip():
                 continue
+            record: object = None
             try:
+                if b"\0" in raw:
+                    raise ValueError("binary data, not a JSON line")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValueError("not UTF-8 text") from None
                 record = json.loads(line)
                 if not isinstance(record, dict) or "question" not in record:
                     raise ValueError("needs a 'question' field")
             except ValueError as exc:
-                print(json.dumps({"id": None, "line": lineno, "error": f"bad input line: {exc}"}), flush=True)
+                qid = record.get("id") if isinstance(record, dict) else None
+                print(json.dumps({"id": qid, "line": lineno, "error": f"bad input line: {exc}"}), flush=True)
                 status = 1
                 continue
             qid = record.get("id")

@@ -170,6 +170,8 @@ def ask_cmd(
         }
     )
     if jsonl is not None:
+        if question is not None:
+            raise click.UsageError("give a QUESTION or --jsonl FILE, not both")
         sys.exit(ask_many(settings, jsonl, compare))
     if question is None:
         raise click.UsageError("give a QUESTION or --jsonl FILE")

@@ -51,6 +51,32 @@ def test_ask_jsonl_keeps_order_ids_and_ignores_extra_fields(indexed: Path) -> No
     assert result.exit_code == 1  # some lines failed
 
 
+def test_ask_jsonl_bad_bytes_spoil_only_their_line(indexed: Path) -> None:
+    questions = indexed / "questions.jsonl"
+    questions.write_bytes(
+        json.dumps({"id": "a", "question": FIGHTERS}).encode()
+        + b'\n{"id": "b", "question": "Caf\xe9?"}\n{"id": "c"}\n'
+        + json.dumps({"id": "d", "question": FIGHTERS}).encode()
+        + b"\n\x00\x01\x02\n"
+    )
+    result = rag(indexed, "ask", "--llm", "fake", "--jsonl", str(questions))
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["id"], o.get("line")) for o in out] == [("a", None), (None, 2), ("c", 3), ("d", None), (None, 5)]
+    assert "not UTF-8" in out[1]["error"] and "'question'" in out[2]["error"] and "binary" in out[4]["error"]
+    assert "50,000" in out[0]["answer"] and "50,000" in out[3]["answer"]
+    assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_ask_jsonl_unreadable_file_or_two_inputs_is_one_line(indexed: Path) -> None:
+    result = rag(indexed, "ask", "--llm", "fake", "--jsonl", str(indexed / "nope.jsonl"))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert (
+        result.stderr.strip() == f"Error: BadFileError: cannot read {indexed / 'nope.jsonl'}: No such file or directory"
+    )
+    result = rag(indexed, "ask", "--llm", "fake", "--jsonl", "-", FIGHTERS, input="")
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
 def test_no_index_is_one_line(tmp_path: Path) -> None:
     result = rag(tmp_path, "ask", "--llm", "fake", FIGHTERS)
     assert result.exit_code == 1
