@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,16 +56,28 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
     for path in paths:
         if path.is_dir():
             root = path.resolve()
+            other: Counter[str] = Counter()  # files of unsupported types, by suffix: one line per folder
             for child in sorted(path.rglob("*")):
                 if any(part.startswith(".") for part in child.relative_to(path).parts):
                     continue
                 if child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    if child.is_file():
+                        other[child.suffix.lower() or "(none)"] += 1
                     continue
                 # A link in the folder must not pull in a file from elsewhere on the machine.
                 if child.is_symlink() and not child.resolve().is_relative_to(root):
                     skipped.append(Skipped(str(child), "symbolic link to a file outside the folder; not followed"))
                 elif child.is_file():
                     found.append(child)
+            if other:
+                kinds = ", ".join(f"{n} {suffix}" for suffix, n in sorted(other.items()))
+                n = sum(other.values())
+                skipped.append(
+                    Skipped(
+                        str(path),
+                        f"{n} file{'s' * (n != 1)} of unsupported types not read ({kinds}); use {SUPPORTED_HELP}",
+                    )
+                )
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(path)

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from index.layout import Layout
+from index.sources import SUPPORTED_HELP
 from rag.cli import main
 
 
@@ -67,6 +68,20 @@ def test_paths_with_no_readable_article_index_nothing(tmp_path: Path, monkeypatc
     (docs / "story.md").write_text("# Port reopens\n\nThe port reopened on Monday.")
     code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", str(docs))
     assert code == 3 and "1 article, 1 passage;" in out and "copied 1 file into" in out
+
+
+def test_unsupported_files_in_a_folder_are_reported_once(tmp_path: Path) -> None:
+    docs = tmp_path / "mixed"
+    (docs / "scans").mkdir(parents=True)
+    (docs / "story.txt").write_text("Port reopens\n\nThe port reopened on Monday.")
+    (docs / "report.docx").write_bytes(b"PK\x03\x04")
+    (docs / "scans" / "page1.pdf").write_bytes(b"%PDF-1.4")
+    (docs / "scans" / "page2.pdf").write_bytes(b"%PDF-1.4")
+    (docs / ".DS_Store").write_bytes(b"\x00")  # hidden files are not the user's articles
+    code, out, err = run("--data-dir", str(tmp_path / "d"), "index", str(docs))
+    assert code == 3 and "copied 1 file into" in out
+    lines = [line for line in err.splitlines() if line.startswith("skipped")]
+    assert lines == [f"skipped {docs}: 3 files of unsupported types not read (1 .docx, 2 .pdf); use " + SUPPORTED_HELP]
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
