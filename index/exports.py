@@ -100,8 +100,13 @@ def _rows(path: Path, suffix: str, found: Found) -> Iterator[tuple[str, Mapping[
             for n, raw in enumerate(fh, 1):
                 if not raw.strip():
                     continue
+                if n == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
                 try:
-                    row = json.loads(raw)
+                    try:
+                        row = json.loads(raw)
+                    except UnicodeDecodeError:  # a line saved as Windows-1252: its accents survive, as in CSV
+                        row = json.loads(raw.decode("utf-8", errors="rag-utf8-else-cp1252"))
                 except (ValueError, UnicodeDecodeError) as exc:
                     found.skipped.append(Skipped(f"{path} line {n}", f"not valid JSON ({type(exc).__name__})"))
                     continue

@@ -248,6 +248,20 @@ def test_csv_exports_in_windows_1252_keep_their_accents(tmp_path: Path) -> None:
     assert (first.title, first.body, second.body) == ("Na\u00efve start", "The \u00fcber-ferry sailed.", body)
 
 
+def test_jsonl_rows_in_windows_1252_keep_their_accents(tmp_path: Path) -> None:
+    body = "The caf\u00e9 on the quay reopened \u2013 its owner said \u201cat last\u201d."
+    utf8_row = json.dumps({"title": "Na\u00efve start", "text": "The \u00fcber-ferry sailed."}, ensure_ascii=False)
+    cp1252_row = json.dumps({"title": "Caf\u00e9 reopens", "text": body}, ensure_ascii=False)
+    # A BOM on the first line (as Windows editors save it), then a row pasted from a Windows file.
+    data = b"\xef\xbb\xbf" + utf8_row.encode() + b"\n" + cp1252_row.encode("cp1252") + b"\n"
+    found = read(write(tmp_path / "mixed.jsonl", data))
+    assert not found.skipped
+    assert [(a.title, a.body) for a in found.articles] == [
+        ("Na\u00efve start", "The \u00fcber-ferry sailed."),
+        ("Caf\u00e9 reopens", body),
+    ]
+
+
 def test_an_interrupted_copy_keeps_the_last_good_copy(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
