@@ -34,6 +34,9 @@ class Page:
     body: str
 
 
+SHORT_TEXT = 300  # characters: below this, an extraction is checked against the page's visible text
+
+
 def parse_html(html: str, name: str = "page") -> Page:
     """The article in a saved page (BadFileError when the page has no article text)."""
     import trafilatura
@@ -44,13 +47,20 @@ def parse_html(html: str, name: str = "page") -> Page:
         include_comments=False,
         include_tables=True,
         favor_precision=True,
+        # The publication date from the page's markup and metadata only: htmldate's extensive
+        # search takes a footer's "(c) 2024" for 1 January 2024, and its default prefers the
+        # last-modified date to the original one.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     meta: Any = doc
     text = (getattr(meta, "text", None) or "").strip()
-    if not text:
+    if not text or len(text) < SHORT_TEXT:
         # A short page or a bare fragment, with too little text for trafilatura to call it an
-        # article: its visible text, without scripts, navigation and page furniture.
-        text = _visible_text(html)
+        # article: its visible text, without scripts, navigation and page furniture. When that is
+        # empty, what trafilatura found was the furniture itself (a page of menus only).
+        visible = _visible_text(html)
+        text = text if visible else ""
+        text = text or visible
     if not text:
         raise BadFileError(f"{name}: no article text found in the page")
     if meta is None:

@@ -99,6 +99,27 @@ def test_saved_news_page_gives_main_text_and_metadata_without_boilerplate(tmp_pa
         assert furniture not in a.body, furniture
 
 
+def test_a_page_of_menus_only_is_not_an_article(tmp_path: Path) -> None:
+    page = "<html><body><nav>Home | Weather | About us</nav><footer>Contact</footer></body></html>"
+    with pytest.raises(BadFileError, match="no article text found"):
+        read(write(tmp_path / "menu.html", page))
+
+
+def test_a_page_dates_from_its_publication_markup_not_a_footer_or_an_update(tmp_path: Path) -> None:
+    undated = (
+        "<html><body><nav>Home</nav><p>The night ferry sails at ten.</p><footer>(c) 2023 Wire</footer></body></html>"
+    )
+    [a] = read(write(tmp_path / "ferry.html", undated)).articles
+    assert a.body == "The night ferry sails at ten." and a.date is None  # not 1 January 2023
+    updated = (
+        '<html><head><meta property="article:published_time" content="2024-03-05T08:30:00Z">'
+        '<meta property="article:modified_time" content="2024-06-01T10:00:00Z"></head>'
+        "<body><article><p>The night ferry sails at ten from the north quay.</p></article></body></html>"
+    )
+    [b] = read(write(tmp_path / "updated.html", updated)).articles
+    assert b.date == "2024-03-05"
+
+
 def test_rss_feed_gives_one_article_per_entry_with_full_content(tmp_path: Path) -> None:
     found = read(write(tmp_path / "wire.rss", RSS))
     ferry, lighthouse = found.articles
