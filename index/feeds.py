@@ -43,7 +43,20 @@ def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
     outlet = _text(feed.feed.get("title")) or None
     found = Found()
     articles = []
-    for n, entry in enumerate(feed.entries, 1):
+    entries = list(feed.entries)
+    cut = _cut_off(feed, data)
+    if cut:
+        # Cut off (an interrupted download): the lenient parser still returns the entry the file
+        # breaks off in, with whatever text it had; every entry before it is whole.
+        closed = data.count(b"</item>") + data.count(b"</entry>")
+        if closed < len(entries):
+            found.skipped.append(
+                Skipped(f"{path} entry {len(entries)}", f"{cut}, inside this entry: the entries before it were read")
+            )
+            entries = entries[:-1]
+        else:
+            found.skipped.append(Skipped(str(path), f"{cut}, after its last whole entry: all {len(entries)} were read"))
+    for n, entry in enumerate(entries, 1):
         where = f"{path} entry {n}"
         body = _content(entry)
         title = _text(entry.get("title"))
@@ -70,11 +83,27 @@ def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
             )
         except BadFileError:
             found.skipped.append(Skipped(where, "no article text"))
+    if not articles and cut and not entries:
+        raise BadFileError(f"{path.name}: {cut}, inside its first entry")
     if not articles and feed.get("bozo"):
         reason = str(feed.get("bozo_exception", "")).splitlines()[0][:100]
         raise BadFileError(f"{path.name}: not an RSS or Atom feed with entries ({reason or 'malformed'})")
     found.articles = unique_ids(articles)
     return found
+
+
+def _cut_off(feed: Any, data: bytes) -> str | None:
+    """How the file breaks off, when its XML error is on its last line (a file cut short); None
+    for a whole file, or an error elsewhere (a stray "&" mid-feed, read past by the lenient parser)."""
+    from xml.sax import SAXParseException
+
+    error = feed.get("bozo_exception")
+    if not isinstance(error, SAXParseException):
+        return None
+    line = error.getLineNumber() or 0
+    if line < data.rstrip(b"\r\n").count(b"\n") + 1:
+        return None
+    return f"the feed breaks off at line {line} ({error.getMessage()})"
 
 
 def _content(entry: Any) -> str:

@@ -138,6 +138,28 @@ def test_rss_feed_gives_one_article_per_entry_with_full_content(tmp_path: Path) 
     )
 
 
+def test_a_feed_cut_off_keeps_its_whole_entries_and_says_where_it_broke(tmp_path: Path) -> None:
+    # Cut inside the second entry's description (an interrupted download).
+    cut = RSS[: RSS.index("after a two-year")]
+    found = read(write(tmp_path / "wire.rss", cut))
+    assert [a.title for a in found.articles] == ["Ferry fares to rise in May"]
+    [skipped] = found.skipped
+    assert skipped.path.endswith("wire.rss entry 2") and "breaks off at line" in skipped.reason
+    # Cut between entries: every entry is whole, and the break is still reported.
+    between = RSS[: RSS.index("<item><title>Photo gallery")]
+    found = read(write(tmp_path / "wire2.rss", between))
+    assert [a.title for a in found.articles] == ["Ferry fares to rise in May", "Lighthouse restored"]
+    [skipped] = found.skipped
+    assert skipped.path.endswith("wire2.rss") and "after its last whole entry: all 2 were read" in skipped.reason
+    # Cut inside the first entry: nothing whole to read.
+    with pytest.raises(BadFileError, match="breaks off at line .* inside its first entry"):
+        read(write(tmp_path / "wire3.rss", RSS[: RSS.index("Season tickets")]))
+    # A stray '&' mid-feed (not a cut) is read past by the lenient parser, as before.
+    stray = RSS.replace("Lighthouse restored", "Lighthouse & pier restored")
+    found = read(write(tmp_path / "wire4.rss", stray))
+    assert len(found.articles) == 2 and [s.reason for s in found.skipped if "breaks off" in s.reason] == []
+
+
 def test_atom_feed_and_its_html_content(tmp_path: Path) -> None:
     [a] = read(write(tmp_path / "valley.xml", ATOM)).articles
     assert a.title == "Dam inspection finds no cracks" and a.source == "Valley Times" and a.author == "Asha Verde"
@@ -146,8 +168,11 @@ def test_atom_feed_and_its_html_content(tmp_path: Path) -> None:
 
 
 def test_broken_feed_is_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(BadFileError, match="not an RSS or Atom feed") as caught:
+    with pytest.raises(BadFileError, match="breaks off at line .* inside its first entry") as caught:
         read(write(tmp_path / "broken.rss", "<rss><channel><title>x</title><item><title>unclosed"))
+    assert "\n" not in str(caught.value)
+    with pytest.raises(BadFileError, match="not an RSS or Atom feed") as caught:
+        read(write(tmp_path / "notes.xml", "<notes><note>Buy milk</note></notes>"))
     assert "\n" not in str(caught.value)
     with pytest.raises(BadFileError, match="empty file"):
         read(write(tmp_path / "empty.xml", ""))
