@@ -142,9 +142,11 @@ def subject_terms(question: str) -> list[str]:
 
 
 def without_article_names(question: str, articles: dict[str, Article]) -> str:
-    """The question without the dates it uses to name archive articles: "March 8" in "according to
-    the March 8 report" says which article to read, not what to look for in it. Dates of events, and
-    dates whose year no article has, stay."""
+    """The question without what it uses to name archive articles: "March 8" in "according to the
+    March 8 report", "according to the Valley Times" when the Valley Times is the outlet of some of
+    the articles. They say which articles to read, not what to look for in them (the passages never
+    say their own date or outlet). Dates of events, and dates whose year no article has, stay."""
+    question = _without_outlets(question, articles)
     if not _DATES_NAMING_ARTICLES.search(question):
         return question
     days = {(d.strftime("%b").lower(), d.day, d.year) for a in articles.values() if (d := _parse(a.date))}
@@ -157,7 +159,32 @@ def without_article_names(question: str, articles: dict[str, Article]) -> str:
     def drop_dates(m: re.Match[str]) -> str:
         return _MONTH_DAY.sub(drop_date, m.group(0))
 
-    return re.sub(r"\s{2,}", " ", _DATES_NAMING_ARTICLES.sub(drop_dates, question)).strip()
+    return _tidy(_DATES_NAMING_ARTICLES.sub(drop_dates, question))
+
+
+def _without_outlets(question: str, articles: dict[str, Article]) -> str:
+    """The question without the outlets that name some of the archive's articles, with the
+    "according to (the)" or "(the) ... 's" around each."""
+    if not named_outlets(question, articles):
+        return question
+    for source in sorted(outlets(articles), key=len, reverse=True):
+        if not contains_phrase(question, source, fuzzy=False):
+            continue
+        name = r"\s+".join(re.escape(w) for w in source.split())
+        question = re.sub(
+            rf"(?:\baccording\s+to\s+|\bin\s+)?(?:\bthe\s+)?(?<!\w){name}(?!\w)"
+            rf"(?:['’]s(?:\s+(?:articles?|reports?|story|stories|pieces?)\b)?)?",
+            " ",
+            question,
+            flags=re.I,
+        )
+    return _tidy(question)
+
+
+def _tidy(question: str) -> str:
+    question = re.sub(r"\s+([,.?!;:])", r"\1", re.sub(r"\s{2,}", " ", question)).strip()
+    question = re.sub(r"[,;:]+([?.!])", r"\1", question)
+    return re.sub(r"^[,;:]\s*", "", question)
 
 
 def _outlet_words(articles: dict[str, Article]) -> set[str]:

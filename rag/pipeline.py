@@ -23,7 +23,15 @@ from index.snapshot import Snapshot
 from index.text import fold, tokenize
 from rag.abstain import Choice, features, load_model
 from rag.answer_types import typed
-from rag.catalog import MetadataAnswer, article_name, metadata_answer, named_articles, named_outlets, when
+from rag.catalog import (
+    MetadataAnswer,
+    article_name,
+    metadata_answer,
+    named_articles,
+    named_outlets,
+    when,
+    without_article_names,
+)
 from rag.cite import Support, verify
 from rag.conversation import Turn, standalone_question
 from rag.corroborate import citation_for, compare, find_matches, quote, render_comparison, support_label
@@ -94,6 +102,9 @@ class Asked:
     id: str | None
     timings: dict[str, float] = field(default_factory=dict)
     meta: MetadataAnswer | None = None  # set by the router when the question is about the articles
+    # The stand-alone question as asked, with the dates or outlet that name the articles it is
+    # about ("according to CNN"); `query` is read without them, since the passages never say them.
+    standalone: str = ""
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -103,7 +114,14 @@ class Asked:
     def base(self) -> Answer:
         """The answer every handler fills in."""
         return Answer(
-            self.text, "", False, (), tuple(self.hits), self.timings, id=self.id, standalone_question=self.query.text
+            self.text,
+            "",
+            False,
+            (),
+            tuple(self.hits),
+            self.timings,
+            id=self.id,
+            standalone_question=self.standalone or self.query.text,
         )
 
     def done(self) -> dict[str, float]:
@@ -271,16 +289,21 @@ class Pipeline:
         if history and query.followup:
             earlier = [parse_query(t.question) for t in list(history)[-3:]]
             query = parse_query(standalone_question(query, list(history), earlier))
-        query = typed(query, self.sentence_embedder)
         retriever = self.retriever()
+        standalone = query.text
+        scope = self.scope(standalone, retriever.snapshot.articles)
+        if scope is not None:
+            unnamed = without_article_names(standalone, retriever.snapshot.articles)
+            if unnamed != standalone and unnamed.strip(" ,.?!"):
+                query = parse_query(unnamed)
+        query = typed(query, self.sentence_embedder)
         k = top_k or self.settings.top_k
         retrieval = mode or self.settings.retrieval
         vector = self.embedder.embed([query.text])[0]
-        scope = self.scope(query.text, retriever.snapshot.articles)
         hits = retriever.search(query.text, k, retrieval, vector, scope)
         if query.comparative and scope is None and not compare:
             hits = retriever.per_article(query.text, hits, k, retrieval, vector)
-        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id)
+        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id, standalone=standalone)
         asked.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield from self.route(asked, compare)(asked)
 
@@ -288,7 +311,7 @@ class Pipeline:
         """The handler for the question's answer mode."""
         if not compare:
             related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
-            asked.meta = metadata_answer(asked.query.text, asked.articles, related)
+            asked.meta = metadata_answer(asked.standalone or asked.query.text, asked.articles, related)
             if asked.meta is not None:
                 return self.answer_metadata
         if compare:

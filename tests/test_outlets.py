@@ -1,0 +1,95 @@
+"""Questions that name an outlet ("according to the Valley Courier") read that outlet's articles,
+and are answered from them with the real embedder, reader and abstention model (texts written
+for this test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.build import build_index
+from index.embed import make_embedder
+from rag.catalog import without_article_names
+from rag.logistic import Logistic
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Article
+
+ARTICLES = {
+    "courier.txt": "Tram drivers walk out over night shifts\nFebruary 10, 2024\nSource: Valley Courier\n\n"
+    "Tram drivers in Eastvale walked out on Saturday in a dispute over night shifts. Union leader Bea Okafor "
+    "said 300 drivers joined the strike and that talks with the operator had broken down. The operator said "
+    "buses would replace trams on the three busiest lines.",
+    "post.txt": "Harbour crane contract signed\nFebruary 12, 2024\nSource: Harbour Post\n\n"
+    "The port of Gullhaven signed a contract for four new cranes on Monday. The cranes will be delivered "
+    "next spring, the port authority said, and will double the number of containers handled each day.",
+    "ledger.txt": "Bus drivers accept pay offer\nFebruary 14, 2024\nSource: Market Ledger\n\n"
+    "Bus drivers in Linton accepted a pay offer on Wednesday, ending a week of talks. About 120 drivers "
+    "voted on the offer, the union said, and services run normally again.",
+}
+
+
+def article(doc_id: str, source: str | None) -> Article:
+    return Article(doc_id=doc_id, title="t", date="2024-02-10", source=source, body="b", content_hash=doc_id, path="")
+
+
+def test_outlet_names_are_taken_out_of_what_the_passages_are_searched_for() -> None:
+    articles = {a.doc_id: a for a in (article("a", "Valley Courier"), article("b", "Harbour Post"), article("c", None))}
+    assert (
+        without_article_names("According to the Valley Courier, how many drivers joined the strike?", articles)
+        == "how many drivers joined the strike?"
+    )
+    assert (
+        without_article_names("How many drivers joined the strike, according to the Valley Courier?", articles)
+        == "How many drivers joined the strike?"
+    )
+    assert without_article_names("What does the Harbour Post's report say about cranes?", articles) == (
+        "What does say about cranes?"
+    )
+    # A name that is every article's outlet names none in particular, and one no article has stays.
+    same = {a.doc_id: a for a in (article("a", "Valley Courier"), article("b", "Valley Courier"))}
+    for question in ("According to the Valley Courier, who spoke?", "According to the BBC, who spoke?"):
+        assert without_article_names(question, same) == question
+        assert without_article_names(question.replace("Valley Courier", "BBC"), articles).startswith("According to")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    root = tmp_path_factory.mktemp("outlets")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in ARTICLES.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings.from_env(data_dir=root / "data", documents=docs, seeds="off", llm="fake")
+    build_index(settings, make_embedder(settings))
+    return Pipeline(settings)
+
+
+class Recording(Logistic):
+    """The pipeline's abstention model, keeping the signals it was given."""
+
+    def __init__(self, model: Logistic) -> None:
+        super().__init__(**vars(model))
+        self.seen: list[dict[str, float]] = []
+
+    def probability(self, values: dict[str, float]) -> float:
+        self.seen.append(dict(values))
+        return super().probability(values)
+
+
+def test_a_question_naming_an_outlet_is_answered_from_its_article(pipeline: Pipeline) -> None:
+    question = "According to the Valley Courier, how many drivers joined the strike?"
+    pipeline.abstainer = recording = Recording(pipeline.abstainer)
+    answer = pipeline.ask(question)
+    # The outlet is not a name the passages must mention: it says which articles to read.
+    assert recording.seen and all(s["entity_unknown"] == 0.0 for s in recording.seen)
+    assert not answer.abstained, answer.text
+    assert {c.doc_id for c in answer.citations} == {"courier"} and {h.passage.doc_id for h in answer.contexts} == {
+        "courier"
+    }
+    assert answer.short_answer is not None and "300" in answer.short_answer.text
+    assert answer.standalone_question == question  # shown as asked, outlet and all
+
+
+def test_a_question_naming_an_outlet_whose_articles_do_not_say_abstains(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("According to the Harbour Post, how many drivers joined the strike?")
+    assert answer.abstained and {h.passage.doc_id for h in answer.contexts} <= {"post"}
