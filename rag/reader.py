@@ -229,10 +229,15 @@ def _decode(
 
 
 def widen(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span grown to whole words (word pieces never cut a word), trailing punctuation dropped."""
-    while start > 0 and _WORD_CHAR.match(text[start - 1]) and text[start - 1] not in ".,":
+    """A span grown to whole words (word pieces never cut a word) and whole numbers ("1,450" and
+    "2.5", whose separators are pieces of their own), trailing punctuation dropped."""
+
+    def in_number(i: int) -> bool:  # text[i] is a separator between two digits
+        return 0 < i < len(text) - 1 and text[i] in ".," and text[i - 1].isdigit() and text[i + 1].isdigit()
+
+    while start > 0 and ((_WORD_CHAR.match(text[start - 1]) and text[start - 1] not in ".,") or in_number(start - 1)):
         start -= 1
-    while end < len(text) and _WORD_CHAR.match(text[end]) and text[end] not in ".,":
+    while end < len(text) and ((_WORD_CHAR.match(text[end]) and text[end] not in ".,") or in_number(end)):
         end += 1
     while end > start and text[end - 1] in ".,;:’'\"-":
         end -= 1

@@ -78,6 +78,15 @@ def test_spans_are_widened_to_whole_words() -> None:
     text = "It cost $4.5 million, officials said."
     assert widen(text, 9, 12) == (8, 12)  # "4.5" -> "$4.5"
     assert text.__getitem__(slice(*widen(text, 15, 18))) == "million"  # a word piece grows to its word
+    # A number's separators are tokens of their own: a span from inside one grows to the whole number.
+    count = "Rangers counted 1,450 grey seal pups, up from 1,210. Prices rose 2.5% in May."
+
+    def grown(piece: str) -> str:
+        i = count.index(piece)
+        return count.__getitem__(slice(*widen(count, i, i + len(piece))))
+
+    assert [grown(p) for p in ("450", "1", "210", "5%")] == ["1,450", "1,450", "1,210", "2.5%"]
+    assert grown("pups,") == "pups"  # a comma after a word is not part of it
 
 
 def test_refitting_the_abstention_and_span_models_gives_the_committed_parameters() -> None:
