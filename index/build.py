@@ -133,6 +133,7 @@ class Plan:
     # The served generation has no vector matrix (built before there was one): it is rewritten,
     # its vectors read from the store, nothing embedded.
     lacks_matrix: bool = False
+    file_ids: dict[str, dict[str, str]] = field(default_factory=dict)  # every file id given (Loaded.file_ids)
 
     @property
     def to_embed(self) -> list[Article]:
@@ -146,10 +147,11 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     layout = Layout(settings.data_dir)
     limits = Limits.of(settings)
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
-    loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading)
+    old_gen, manifest = _usable_current(layout)
+    known = _known_ids(manifest)
+    loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading, known)
     articles = loaded.articles
     sig = signature(settings, embedder)
-    old_gen, manifest = _usable_current(layout)
     # A served generation whose embedded store went missing is rebuilt: questions do not need
     # the store (they scan the vector matrix), so nothing else would notice until a later build
     # tried to copy it.
@@ -176,7 +178,25 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
         ),
         full=full,
         lacks_matrix=old_gen is not None and not (old_gen / VECTORS_FILE).exists(),
+        # Folders no longer indexed (the demo set aside) keep theirs, for when they come back.
+        file_ids=(known or {}) | loaded.file_ids,
     )
+
+
+def served_file_ids(settings: Settings) -> dict[str, dict[str, str]] | None:
+    """The file ids of the served index (None when there is none, or it is damaged)."""
+    return _known_ids(_usable_current(Layout(settings.data_dir))[1])
+
+
+def _known_ids(manifest: dict | None) -> dict[str, dict[str, str]] | None:
+    """The file ids the served generation's builds gave, when its manifest holds them whole."""
+    table = (manifest or {}).get("file_ids")
+    if not isinstance(table, dict):
+        return None
+    try:
+        return {str(k): {str(p): str(i) for p, i in v.items()} for k, v in table.items()}
+    except AttributeError:  # not a table of tables: ids are given afresh, as in a first build
+        return None
 
 
 def build_index(
@@ -319,6 +339,7 @@ def _write_generation(
             "passages": len(passages),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "articles": articles,
+            "file_ids": plan.file_ids,
         },
     )
     return passages

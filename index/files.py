@@ -47,6 +47,8 @@ class Loaded:
     articles: dict[str, Article]
     skipped: list[Skipped] = field(default_factory=list)
     merged: int = 0  # arrivals listed as copies of another article instead of indexed again
+    # Per folder (its resolved path), every file id given so far: path inside the folder -> id.
+    file_ids: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -93,13 +95,16 @@ def load_articles(
     max_bytes: int,
     limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
+    known: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Loaded:
     """Parse every article in the folders; bad files, entries and rows are skipped with a reason,
     repeated ids made unique, and the same article arriving twice is indexed once.
-    `progress(files read, files)` follows the reading."""
+    `progress(files read, files)` follows the reading; `known` holds the file ids earlier builds
+    gave (`Loaded.file_ids`), so that no id passes from one file to another (`file_ids`)."""
     limits = limits or Limits(article_bytes=max_bytes)
     parsed: list[Article] = []
     skipped: list[Skipped] = []
+    registry: dict[str, dict[str, str]] = {}
     work: list[tuple[Path, Path, str, dict]] = []  # file, its path in the folder, its id, column maps
     for folder in folders:
         if not folder.exists():
@@ -108,7 +113,10 @@ def load_articles(
         skipped += missed
         maps = _registry(folder).get("fields", {}) if folder.is_dir() else {}
         relatives = [path.relative_to(folder) if folder.is_dir() else Path(path.name) for path in files]
-        ids = file_ids(relatives)
+        key = folder_key(folder)
+        earlier = dict((known or {}).get(key, {}))
+        ids = file_ids(relatives, earlier)
+        registry[key] = earlier | {relative.as_posix(): ids[relative] for relative in relatives}
         work += [(path, relative, ids[relative], maps) for path, relative in zip(files, relatives)]
     for n, (path, relative, file_id, maps) in enumerate(work):
         if progress:
@@ -123,7 +131,12 @@ def load_articles(
     if progress:
         progress(len(work), len(work))
     kept, merged = merge_copies(unique_ids(parsed))
-    return Loaded({a.doc_id: a for a in kept}, skipped, merged)
+    return Loaded({a.doc_id: a for a in kept}, skipped, merged, registry)
+
+
+def folder_key(folder: Path) -> str:
+    """How a source folder's file ids are filed: its resolved path."""
+    return str(folder.resolve())
 
 
 def safe_name(name: str) -> str:
@@ -217,20 +230,23 @@ def add_folder(
     return added, skipped
 
 
-def remove_document(doc_id: str, docs_dir: Path) -> Path:
+def remove_document(doc_id: str, docs_dir: Path, known: Mapping[str, Mapping[str, str]] | None = None) -> Path:
     """Delete the documents-folder file an article came from, found by the article's own recorded
     path, or a whole feed or export by its file id (seed articles cannot be removed; one entry of
-    a feed or export goes only with its file)."""
+    a feed or export goes only with its file). `known`: the served index's file ids (its
+    manifest's), so ids mean what the index shows."""
     files = find_files([docs_dir])[0] if docs_dir.is_dir() else []
+    earlier = (known or {}).get(folder_key(docs_dir), {})
     by_id = {
-        file_id: docs_dir / relative for relative, file_id in file_ids([p.relative_to(docs_dir) for p in files]).items()
+        file_id: docs_dir / relative
+        for relative, file_id in file_ids([p.relative_to(docs_dir) for p in files], earlier).items()
     }
     whole = by_id.get(doc_id)
     if whole is not None and whole.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
         whole.unlink()
         _forget(docs_dir, whole.relative_to(docs_dir).as_posix())
         return whole
-    loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62)) if docs_dir.is_dir() else Loaded({})
+    loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62), known=known) if docs_dir.is_dir() else Loaded({})
     article = loaded.articles.get(doc_id)
     if article is None or not article.path:
         raise BadFileError(f"{doc_id}: not an uploaded document (seed articles stay)")

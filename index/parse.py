@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import UTC, date
 from pathlib import Path
 
@@ -102,20 +103,40 @@ def id_for(relative: Path) -> str:
     return "/".join(safe)[:200]
 
 
-def file_ids(relatives: list[Path]) -> dict[Path, str]:
+def file_ids(relatives: list[Path], known: Mapping[str, str] | None = None) -> dict[Path, str]:
     """The id of each file: `id_for` its path, or with its type added when another file of the
-    folder has the same name but another type ("a.html" and "a.txt" -> "a-html", "a-txt"). Each id
-    depends only on the files of that name, never on sort order, so a new or removed file never
-    hands one article's id to another (a removed twin's id is simply gone)."""
-    groups: dict[str, list[Path]] = {}
+    folder has the same name but another type ("a.html" and "a.txt" -> "a-html", "a-txt").
+
+    `known` is what earlier builds gave (path inside the folder -> id, files since removed
+    included): a file keeps its id for as long as it is there and gets it back when it returns,
+    and an id once given to one file is never given to another. So a twin that comes or goes
+    renames nothing ("a.txt" stays "a" when "a.html" arrives, which is "a-html"; "a-html" stays
+    "a-html" when "a.txt" goes). Without `known` (a first build), ids depend only on the files of
+    each name, never on sort order."""
+    known = known or {}
+    out: dict[Path, str] = {}
+    fresh: list[Path] = []
     for relative in relatives:
+        kept = known.get(relative.as_posix())
+        if kept is not None:
+            out[relative] = kept
+        else:
+            fresh.append(relative)
+    taken = set(known.values()) | set(out.values())
+    groups: dict[str, list[Path]] = {}
+    for relative in fresh:
         groups.setdefault(id_for(relative), []).append(relative)
-    out = {}
     for base, paths in groups.items():
-        for relative in paths:
+        for relative in sorted(paths):
             suffix = re.sub(r"[^A-Za-z0-9]+", "", relative.suffix)  # case kept: a.txt and a.TXT differ
-            out[relative] = f"{base}-{suffix or 'file'}"[:200] if len(paths) > 1 else base
-    return out
+            wanted = base if len(paths) == 1 and base not in taken else f"{base}-{suffix or 'file'}"[:200]
+            candidate, n = wanted, 1
+            while candidate in taken:
+                n += 1
+                candidate = f"{wanted}-{n}"
+            out[relative] = candidate
+            taken.add(candidate)
+    return {relative: out[relative] for relative in relatives}
 
 
 def parse_text(text: str, doc_id: str, suffix: str = ".txt", path: str = "") -> Article:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from index.build import BuildReport, build_index, has_documents
+from index.build import BuildReport, build_index, has_documents, served_file_ids
 from index.embed import make_embedder
 from index.files import Skipped, add_document, add_folder, find_files, remove_document
 from index.layout import Layout, read_manifest
@@ -67,7 +67,7 @@ def run_index(
     if paths and not quiet:
         console.print(f"copied {counted(len(added), 'file')} into {settings.docs_dir}")
     for doc_id in remove_ids or []:
-        removed = remove_document(doc_id, settings.docs_dir)
+        removed = remove_document(doc_id, settings.docs_dir, served_file_ids(settings))
         console.print(f"removed {removed.name}")
     report = build_with_progress(settings, rebuild=rebuild, quiet=quiet)
     skipped = skipped + [s for s in report.skipped if s not in skipped]

@@ -390,12 +390,45 @@ def test_one_name_in_two_formats_gives_ids_that_never_move_to_another_article(
     articles = Snapshot.open(settings).articles
     assert set(articles) == {"wire/a-html", "wire/a-txt", "wire/b"}
     assert "Ferry" in articles["wire/a-txt"].body and "cracks" in articles["wire/a-html"].body
-    # Once the page is gone no article takes over its id; the text file alone has the plain name.
+    # Once the page is gone no article takes over its id, and the text file keeps its own.
     (tmp_path / "wire" / "a.html").unlink()
     add_paths(settings, [tmp_path / "wire"])
     build_index(settings, HashEmbedder())
     articles = Snapshot.open(settings).articles
-    assert set(articles) == {"wire/a", "wire/b"} and "Ferry" in articles["wire/a"].body
+    assert set(articles) == {"wire/a-txt", "wire/b"} and "Ferry" in articles["wire/a-txt"].body
+    # The page back: its old id again.
+    write(tmp_path / "wire" / "a.html", page)
+    add_paths(settings, [tmp_path / "wire"])
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"wire/a-html", "wire/a-txt", "wire/b"}
+
+
+def test_an_article_keeps_its_id_when_a_twin_arrives_or_goes(settings: Settings, tmp_path: Path) -> None:
+    from index.build import served_file_ids
+    from index.files import remove_document
+
+    settings = settings.replace(seeds="off")
+    page = "<html><head><title>Goat escapes</title></head><body><p>A goat escaped from the farm park.</p></body></html>"
+    add_paths(settings, [write(tmp_path / "a.txt", "Pottery fair\nMay 1, 2024\nThe pottery fair drew a record crowd.")])
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == {"a"}
+    add_paths(settings, [write(tmp_path / "a.html", page)])
+    build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert set(articles) == {"a", "a-html"} and "pottery" in articles["a"].body  # "a" is still the fair
+    remove_document("a", settings.docs_dir, served_file_ids(settings))
+    build_index(settings, HashEmbedder())
+    articles = Snapshot.open(settings).articles
+    assert set(articles) == {"a-html"} and "goat" in articles["a-html"].body  # not renamed "a"
+    # A feed's entries keep theirs when its twin goes.
+    rss = RSS.replace("wire-101", "cw-1")
+    add_paths(settings, [write(tmp_path / "feed.rss", rss), write(tmp_path / "feed.atom", ATOM)])
+    build_index(settings, HashEmbedder())
+    before = {d for d in Snapshot.open(settings).articles if d.startswith("feed-atom/")}
+    assert before and any(d.startswith("feed-rss/") for d in Snapshot.open(settings).articles)
+    remove_document("feed-rss", settings.docs_dir, served_file_ids(settings))
+    build_index(settings, HashEmbedder())
+    assert set(Snapshot.open(settings).articles) == before | {"a-html"}
 
 
 def test_re_adding_a_folder_drops_files_deleted_from_it_and_keeps_broken_ones(

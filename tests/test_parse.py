@@ -142,3 +142,14 @@ def test_file_ids_tell_same_name_files_apart_by_type_only_within_one_folder() ->
 
     paths = [Path(p) for p in ("w/a.html", "w/a.txt", "w/b.txt", "x/a.txt", "w/c.txt", "w/c.TXT", "d.md")]
     assert list(file_ids(paths).values()) == ["w/a-html", "w/a-txt", "w/b", "x/a", "w/c-txt", "w/c-TXT", "d"]
+
+    # With the ids earlier builds gave, a file keeps its own and an id is never handed to another file.
+    known = {"w/a.txt": "w/a", "w/old.txt": "w/old"}  # w/old.txt has since been removed
+    later = [Path(p) for p in ("w/a.html", "w/a.txt", "w/old.md", "w/new.txt")]
+    assert file_ids(later, known) == {
+        Path("w/a.html"): "w/a-html",
+        Path("w/a.txt"): "w/a",
+        Path("w/old.md"): "w/old-md",
+        Path("w/new.txt"): "w/new",
+    }
+    assert file_ids([Path("w/old.txt")], known) == {Path("w/old.txt"): "w/old"}  # back: its own id again

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from index.build import BuildReport, Progress
+from index.build import BuildReport, Progress, served_file_ids
 from index.files import add_document, find_files, remove_document
 from index.parse import id_for
 from index.sources import SUPPORTED_HELP, SUPPORTED_SUFFIXES, Limits
@@ -94,7 +94,7 @@ class Documents:
         if self.settings.in_place:
             return render.message_html(self._in_place(), "error")
         try:
-            removed = remove_document(doc_id, self.settings.docs_dir)
+            removed = remove_document(doc_id, self.settings.docs_dir, served_file_ids(self.settings))
         except RagError as exc:
             return render.message_html(one_line(exc), "error")
         lines = [f"Removed {removed.name}."] + self._rebuild(progress)
