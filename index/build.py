@@ -23,7 +23,7 @@ from index.records import PassageTable, load_records, save_records
 from index.sources import Limits
 from index.store import VectorStore
 from index.vectors import VECTORS_FILE, VectorMatrix
-from rag.errors import IndexCorruptError, RagError
+from rag.errors import IndexCorruptError, RagError, StoreUnavailableError
 from rag.settings import Settings
 from rag.types import Article, Passage
 
@@ -149,6 +149,8 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
     old_gen, manifest = _usable_current(layout)
     known = _known_ids(manifest)
+    if old_gen is not None and not _opens(settings):
+        old_gen, manifest = None, None  # damaged past its manifest: rebuilt whole, ids kept
     loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading, known)
     articles = loaded.articles
     sig = signature(settings, embedder)
@@ -181,6 +183,20 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
         # Folders no longer indexed (the demo set aside) keep theirs, for when they come back.
         file_ids=(known or {}) | loaded.file_ids,
     )
+
+
+def _opens(settings: Settings) -> bool:
+    """Whether the served generation opens as questions open it (records, BM25, names and vectors
+    whole and of one size): a build on a damaged one must not call it up to date, nor reuse it."""
+    from index.snapshot import Snapshot
+
+    try:
+        Snapshot.open(settings).close()
+    except IndexCorruptError:
+        return False
+    except StoreUnavailableError:  # a Chroma server that is down: the build itself reports it
+        return True
+    return True
 
 
 def served_file_ids(settings: Settings) -> dict[str, dict[str, str]] | None:

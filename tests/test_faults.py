@@ -283,6 +283,16 @@ def test_damaged_index_is_one_line_and_rebuild_recovers(settings: Settings, corr
     assert snapshot.store.count() == len(snapshot.passages) > 10
 
 
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_a_plain_index_run_rebuilds_a_damaged_index(settings: Settings, corruption: str) -> None:
+    # Not "up to date, nothing embedded" over an index that questions cannot open.
+    build_index(settings, HashEmbedder())
+    CORRUPTIONS[corruption](settings)
+    report = build_index(settings, HashEmbedder())
+    assert not report.up_to_date and report.embedded == report.passages > 10
+    assert "50,000 fighters" in Pipeline(settings, HashEmbedder(), FakeGenerator(default=REPLY)).ask(FIGHTERS).text
+
+
 def test_lost_chroma_files_still_answer_and_the_next_build_restores_them(settings: Settings) -> None:
     """Questions search the generation's vector matrix, so a lost Chroma store costs no answer;
     the next `rag index` notices it and rebuilds instead of copying a store that is not there."""
