@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from index.build import BuildReport, build_index, has_documents, served_file_ids
+from index.build import BuildReport, build_index, build_lock, has_documents, served_file_ids
 from index.embed import make_embedder
 from index.files import Skipped, add_document, add_folder, find_files, remove_document
 from index.layout import Layout, read_manifest
@@ -55,7 +55,11 @@ def run_index(
         raise BadFileError(
             f"{settings.docs_dir} is indexed in place (RAG_DOCUMENTS): add or delete files there yourself, then run `rag index`"
         )
-    added, skipped = add_paths(settings, paths, fields)
+    # Copies and removals wait for no build: one already running fails this run before anything
+    # is copied or deleted (its message would otherwise hide files copied in for a later build).
+    with build_lock(Layout(settings.data_dir)):
+        added, skipped = add_paths(settings, paths, fields)
+        removed = [remove_document(d, settings.docs_dir, served_file_ids(settings)) for d in remove_ids or []]
     if paths and not added and not has_documents(settings.docs_dir):
         # Building now would index the demo articles (or nothing) in place of the user's files.
         for s in skipped:
@@ -66,9 +70,8 @@ def run_index(
         )
     if paths and not quiet:
         console.print(f"copied {counted(len(added), 'file')} into {settings.docs_dir}")
-    for doc_id in remove_ids or []:
-        removed = remove_document(doc_id, settings.docs_dir, served_file_ids(settings))
-        console.print(f"removed {removed.name}")
+    for path in removed:
+        console.print(f"removed {path.name}")
     report = build_with_progress(settings, rebuild=rebuild, quiet=quiet)
     skipped = skipped + [s for s in report.skipped if s not in skipped]
     for s in skipped:

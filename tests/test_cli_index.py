@@ -84,6 +84,19 @@ def test_unsupported_files_in_a_folder_are_reported_once(tmp_path: Path) -> None
     assert lines == [f"skipped {docs}: 3 files of unsupported types not read (1 .docx, 2 .pdf); use " + SUPPORTED_HELP]
 
 
+def test_a_run_that_meets_another_build_copies_nothing(tmp_path: Path) -> None:
+    from index.build import build_lock
+
+    story = tmp_path / "story.md"
+    story.write_text("# Port reopens\n\nThe port reopened on Monday.")
+    with build_lock(Layout(tmp_path / "d")):  # another build is running
+        code, out, err = run("--data-dir", str(tmp_path / "d"), "index", str(story))
+    assert code == 1 and "another index build is running" in err
+    assert not (tmp_path / "d" / "docs").exists() or not list((tmp_path / "d" / "docs").rglob("*.md"))
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", str(story))
+    assert code == 0 and "copied 1 file into" in out
+
+
 def test_errors_are_one_line(tmp_path: Path) -> None:
     code, out, err = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "000_f719a2aea238f342")
     assert code == 1
