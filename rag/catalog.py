@@ -15,6 +15,7 @@ MAX_RELATED = 5  # articles a metadata question with no article named is answere
 _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest|most recent|first|came out)\b", re.I)
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
+_PUBLISHED = re.compile(r"\b(published|publication|dated)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
@@ -218,8 +219,23 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
         ]
         return MetadataAnswer(" ".join(lines), tuple(refs))
     if content:
-        return None  # about what the articles say: answered from passages
-    dated = [a for a in referenced(question, articles, related) if a.date]
+        # "When was the tram strike article published?": the article its words describe, when the
+        # best passage's article has every one of them; else about what the articles say.
+        top = related[0] if related else None
+        if top is None or not _PUBLISHED.search(question) or _ORDER.search(question):
+            return None
+        words = {stem(t) for t in tokenize(f"{top.title} {top.body}")}
+        if not set(content) <= words:
+            return None
+        return MetadataAnswer(
+            f"“{top.title}” is dated {when(top)}." if top.date else f"“{top.title}” has no date.", (top,)
+        )
+    named = named_articles(question, articles) or named_outlets(question, articles)
+    if _ORDER.search(question) and not named:
+        # Which article of the archive came out first: the whole archive's first and last.
+        dated = sorted((a for a in articles.values() if a.date), key=lambda a: (a.date or "", a.time or ""))
+    else:
+        dated = [a for a in referenced(question, articles, related) if a.date]
     if _ORDER.search(question) and len(dated) >= 2:
         first, last = dated[0], dated[-1]
         text = (

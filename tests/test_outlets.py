@@ -93,3 +93,51 @@ def test_a_question_naming_an_outlet_is_answered_from_its_article(pipeline: Pipe
 def test_a_question_naming_an_outlet_whose_articles_do_not_say_abstains(pipeline: Pipeline) -> None:
     answer = pipeline.ask("According to the Harbour Post, how many drivers joined the strike?")
     assert answer.abstained and {h.passage.doc_id for h in answer.contexts} <= {"post"}
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """Fourteen short articles, a year apart, more than a question retrieves (fake embedder:
+    metadata answers need no model)."""
+    root = tmp_path_factory.mktemp("dated")
+    docs = root / "docs"
+    docs.mkdir()
+    topics = ["tram strike", "crane contract", "bus pay offer", "ferry fares", "bridge repair", "kite festival"]
+    topics += ["harbour dredging", "library opening", "museum roof", "marathon route", "orchard harvest"]
+    topics += ["school meals", "wind farm", "seal count"]
+    for i, topic in enumerate(topics):
+        text = f"The {topic} story\nMarch {i + 1}, {2011 + i}\n\nThe {topic} was the talk of the town on Monday."
+        (docs / f"a{i}.txt").write_text(text, encoding="utf-8")
+    settings = Settings.from_env(data_dir=root / "data", documents=docs, seeds="off", llm="fake", embedder="fake")
+    build_index(settings, make_embedder(settings))
+    return Pipeline(settings)
+
+
+def test_which_article_came_out_first_is_asked_of_the_whole_archive(dated: Pipeline) -> None:
+    for question in ("Which article is the oldest?", "Which article is the most recent?"):
+        answer = dated.ask(question)
+        assert answer.mode == "metadata" and "March 1, 2011" in answer.text and "March 14, 2024" in answer.text
+        assert len(answer.citations) == 2  # the first and the last, not the archive
+
+
+def test_when_an_article_described_by_its_subject_was_published(dated: Pipeline) -> None:
+    answer = dated.ask("When was the ferry fares article published?")
+    assert answer.mode == "metadata" and answer.text.startswith("“The ferry fares story” is dated March 4, 2014")
+    assert [c.doc_id for c in answer.citations] == ["a3"]
+    # Words no article has: not a metadata answer about some other article.
+    assert dated.ask("When was the article about the moon landing published?").mode != "metadata"
+
+
+def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None:
+    from rag.catalog import metadata_answer
+
+    articles = {
+        d: Article(doc_id=d, title=d, date=day, source=None, body="b", content_hash=d, path="")
+        for d, day in (("a", "2019-05-01"), ("b", "2021-05-01"), ("c", "2020-05-01"), ("d", "2024-05-01"))
+    }
+    related = [articles["b"], articles["c"]]  # the question's best passages happen to be in these
+    answer = metadata_answer("Which article is the oldest?", articles, related)
+    assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "d"]
+    # Named articles are compared among themselves.
+    named = metadata_answer("Which came out first, the May 1, 2021 or the May 1, 2020 article?", articles, related)
+    assert named is not None and [a.doc_id for a in named.articles] == ["c", "b"]
