@@ -16,6 +16,10 @@ _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
 _PUBLISHED = re.compile(r"\b(published|publication|dated)\b", re.I)
+# Who wrote the article itself: a writing word and an article word ("a report" is often a
+# document the article is about, and "an author" a subject: "pay for an author in the UK").
+_AUTHOR = re.compile(r"\b(who (?:wrote|authored)|written by|authors?|bylines?)\b", re.I)
+_ARTICLE_WORD = re.compile(r"\b(articles?|stor(?:y|ies)|pieces?|bylines?)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
@@ -41,6 +45,7 @@ _META_WORDS = {
     "published publication dated date time timestamp headline title which two one other has have say "
     "says what article articles report story piece year both each all every".split()
 }
+_AUTHOR_WORDS = {stem(w) for w in "who wrote write writes written authored author authors byline bylines".split()}
 
 
 # Month names are how questions point at an article ("the March 8 article"), not content.
@@ -199,6 +204,16 @@ def _parse(iso: str | None) -> date | None:
         return None
 
 
+def _described(subject: list[str], related: list[Article]) -> Article | None:
+    """The article of the best passage, when its headline and text have every word of a
+    question's subject ("the tram strike article"); None otherwise."""
+    top = related[0] if related else None
+    if top is None or not subject:
+        return None
+    words = {stem(t) for t in tokenize(f"{top.title} {top.body}")}
+    return top if set(subject) <= words else None
+
+
 def metadata_answer(question: str, articles: dict[str, Article], related: list[Article]) -> MetadataAnswer | None:
     """An answer when the question is only about the articles' dates, order or headlines: about
     the articles it names, or else the articles of its best passages (`related`, best first)."""
@@ -218,14 +233,29 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
             for a in refs
         ]
         return MetadataAnswer(" ".join(lines), tuple(refs))
+    if _AUTHOR.search(question) and _ARTICLE_WORD.search(question):
+        subject = [t for t in content if t not in _AUTHOR_WORDS]
+        named = named_articles(question, articles) or named_outlets(question, articles)
+        described = _described(subject, related)
+        refs = named or ([described] if described else [])
+        if not refs and not subject:
+            refs = referenced(question, articles, related)
+        if not refs:
+            return None
+        return MetadataAnswer(
+            " ".join(
+                f"The {when(a)} article “{a.title}” is by {a.author}."
+                if a.author
+                else f"The {when(a)} article “{a.title}” names no author."
+                for a in refs
+            ),
+            tuple(refs),
+        )
     if content:
         # "When was the tram strike article published?": the article its words describe, when the
         # best passage's article has every one of them; else about what the articles say.
-        top = related[0] if related else None
+        top = _described(content, related)
         if top is None or not _PUBLISHED.search(question) or _ORDER.search(question):
-            return None
-        words = {stem(t) for t in tokenize(f"{top.title} {top.body}")}
-        if not set(content) <= words:
             return None
         return MetadataAnswer(
             f"“{top.title}” is dated {when(top)}." if top.date else f"“{top.title}” has no date.", (top,)

@@ -712,6 +712,8 @@ def metadata_citation(n: int, article: Article) -> Citation:
     lines = [f"Headline: {article.title}" if article.headline else "No headline", f"Dated: {when(article)}"]
     if article.source:
         lines.append(f"Source: {article.source}")
+    if article.author:
+        lines.append(f"By: {article.author}")
     text = "\n".join(lines)
     return Citation(n, article.doc_id, article.title, article.date, text, text, 0, 0, 1.0)
 

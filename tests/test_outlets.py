@@ -106,7 +106,10 @@ def dated(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     topics += ["harbour dredging", "library opening", "museum roof", "marathon route", "orchard harvest"]
     topics += ["school meals", "wind farm", "seal count"]
     for i, topic in enumerate(topics):
-        text = f"The {topic} story\nMarch {i + 1}, {2011 + i}\n\nThe {topic} was the talk of the town on Monday."
+        byline = "By Mara Quell\n" if topic == "ferry fares" else ""
+        text = (
+            f"The {topic} story\nMarch {i + 1}, {2011 + i}\n{byline}\nThe {topic} was the talk of the town on Monday."
+        )
         (docs / f"a{i}.txt").write_text(text, encoding="utf-8")
     settings = Settings.from_env(data_dir=root / "data", documents=docs, seeds="off", llm="fake", embedder="fake")
     build_index(settings, make_embedder(settings))
@@ -128,6 +131,15 @@ def test_when_an_article_described_by_its_subject_was_published(dated: Pipeline)
     assert dated.ask("When was the article about the moon landing published?").mode != "metadata"
 
 
+def test_who_wrote_an_article_is_answered_from_its_byline(dated: Pipeline) -> None:
+    answer = dated.ask("Who wrote the ferry fares article?")
+    assert answer.mode == "metadata" and "“The ferry fares story” is by Mara Quell." in answer.text
+    assert [c.doc_id for c in answer.citations] == ["a3"] and "By: Mara Quell" in answer.citations[0].text
+    answer = dated.ask("Who wrote the bridge repair article?")
+    assert answer.mode == "metadata" and answer.text.endswith("“The bridge repair story” names no author. [1]")
+    assert dated.ask("Who wrote the article about the moon landing?").mode != "metadata"
+
+
 def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None:
     from rag.catalog import metadata_answer
 
@@ -141,3 +153,18 @@ def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None
     # Named articles are compared among themselves.
     named = metadata_answer("Which came out first, the May 1, 2021 or the May 1, 2020 article?", articles, related)
     assert named is not None and [a.doc_id for a in named.articles] == ["c", "b"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the average yearly pay for an author in the UK, according to a new report?",
+        "How is the minister's name written in each article?",
+        "Who wrote the report that the article describes?",
+    ],
+)
+def test_questions_that_only_mention_writing_are_not_about_the_byline(question: str) -> None:
+    from rag.catalog import metadata_answer
+
+    about = Article(doc_id="a", title="Pay", date="2024-01-01", source=None, body="b", content_hash="a", path="")
+    assert metadata_answer(question, {"a": about}, [about]) is None
