@@ -99,6 +99,15 @@ def test_bad_requests_get_400_and_one_line(server: BackgroundServer, body: objec
     assert needle in data["error"] and "\n" not in data["error"] and "Traceback" not in data["error"]
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_on_the_api_get_405_saying_to_post(server: BackgroundServer, method: str) -> None:
+    request = urllib.request.Request(server.url + "/api/ask", method=method)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 405 and caught.value.headers["Allow"] == "POST"
+    assert "POST a JSON body" in json.loads(caught.value.read())["error"]
+
+
 def test_ten_concurrent_requests_are_all_answered(server: BackgroundServer) -> None:
     questions = [f"{QUESTION} ({i})" for i in range(10)]
     with ThreadPoolExecutor(max_workers=10) as pool:

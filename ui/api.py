@@ -140,6 +140,15 @@ def create_router(pipelines: Pipelines, status: BuildStatus | None = None) -> AP
         code, data = await run_in_threadpool(answer_request, pipelines, body, status)
         return JSONResponse(data, status_code=code)
 
+    # Without it, the chat page mounted at "/" answers any other method with its own 404.
+    @router.api_route("/api/ask", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def ask_other(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"error": 'BadRequestError: POST a JSON body like {"question": "..."} to /api/ask'},
+            status_code=405,
+            headers={"Allow": "POST"},
+        )
+
     return router
 
 
