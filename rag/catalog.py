@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from index.text import contains_phrase, stem, tokenize
+from index.text import contains_phrase, fold, stem, tokenize
 from rag.types import Article
 
 MAX_RELATED = 5  # articles a metadata question with no article named is answered about
@@ -138,8 +138,17 @@ def outlets(articles: dict[str, Article]) -> dict[str, list[Article]]:
 def named_outlets(question: str, articles: dict[str, Article]) -> list[Article]:
     """Articles of the outlets a question names as whole words ("according to CNN"), when that
     is some of the archive but not all of it."""
-    picked = [a for src, arts in outlets(articles).items() if contains_phrase(question, src, fuzzy=False) for a in arts]
+    picked = [a for src, arts in outlets(articles).items() if names_outlet(question, src) for a in arts]
     return picked if 0 < len(picked) < len(articles) else []
+
+
+def names_outlet(question: str, source: str) -> bool:
+    """Whether the question names the outlet as it is written ("the Times", not "how many times"),
+    or, for a name in capitals ("CNN"), in any case."""
+    if source.isupper():
+        return contains_phrase(question, source, fuzzy=False)
+    name = r"\s+".join(re.escape(w) for w in source.split())
+    return re.search(rf"(?<!\w){name}(?!\w)", question) is not None
 
 
 def subject_terms(question: str) -> list[str]:
@@ -148,11 +157,9 @@ def subject_terms(question: str) -> list[str]:
 
 
 def without_article_names(question: str, articles: dict[str, Article]) -> str:
-    """The question without what it uses to name archive articles: "March 8" in "according to the
-    March 8 report", "according to the Valley Times" when the Valley Times is the outlet of some of
-    the articles. They say which articles to read, not what to look for in them (the passages never
-    say their own date or outlet). Dates of events, and dates whose year no article has, stay."""
-    question = _without_outlets(question, articles)
+    """The question without the dates it uses to name archive articles: "March 8" in "according to
+    the March 8 report" says which article to read, not what to look for in it. Dates of events, and
+    dates whose year no article has, stay."""
     if not _DATES_NAMING_ARTICLES.search(question):
         return question
     days = {(d.strftime("%b").lower(), d.day, d.year) for a in articles.values() if (d := _parse(a.date))}
@@ -165,32 +172,15 @@ def without_article_names(question: str, articles: dict[str, Article]) -> str:
     def drop_dates(m: re.Match[str]) -> str:
         return _MONTH_DAY.sub(drop_date, m.group(0))
 
-    return _tidy(_DATES_NAMING_ARTICLES.sub(drop_dates, question))
+    return re.sub(r"\s{2,}", " ", _DATES_NAMING_ARTICLES.sub(drop_dates, question)).strip()
 
 
-def _without_outlets(question: str, articles: dict[str, Article]) -> str:
-    """The question without the outlets that name some of the archive's articles, with the
-    "according to (the)" or "(the) ... 's" around each."""
+def named_outlet_forms(question: str, articles: dict[str, Article]) -> set[str]:
+    """The folded names of the outlets the question names to pick articles ("according to the
+    Valley Times"): what they say is not looked for in the passages, which never need to say it."""
     if not named_outlets(question, articles):
-        return question
-    for source in sorted(outlets(articles), key=len, reverse=True):
-        if not contains_phrase(question, source, fuzzy=False):
-            continue
-        name = r"\s+".join(re.escape(w) for w in source.split())
-        question = re.sub(
-            rf"(?:\baccording\s+to\s+|\bin\s+)?(?:\bthe\s+)?(?<!\w){name}(?!\w)"
-            rf"(?:['’]s(?:\s+(?:articles?|reports?|story|stories|pieces?)\b)?)?",
-            " ",
-            question,
-            flags=re.I,
-        )
-    return _tidy(question)
-
-
-def _tidy(question: str) -> str:
-    question = re.sub(r"\s+([,.?!;:])", r"\1", re.sub(r"\s{2,}", " ", question)).strip()
-    question = re.sub(r"[,;:]+([?.!])", r"\1", question)
-    return re.sub(r"^[,;:]\s*", "", question)
+        return set()
+    return {fold(src) for src in outlets(articles) if names_outlet(question, src)}
 
 
 def _outlet_words(articles: dict[str, Article]) -> set[str]:

@@ -28,6 +28,7 @@ from rag.catalog import (
     article_name,
     metadata_answer,
     named_articles,
+    named_outlet_forms,
     named_outlets,
     when,
     without_article_names,
@@ -293,9 +294,14 @@ class Pipeline:
         standalone = query.text
         scope = self.scope(standalone, retriever.snapshot.articles)
         if scope is not None:
-            unnamed = without_article_names(standalone, retriever.snapshot.articles)
+            articles = retriever.snapshot.articles
+            unnamed = without_article_names(standalone, articles)
             if unnamed != standalone and unnamed.strip(" ,.?!"):
                 query = parse_query(unnamed)
+            if outlets := named_outlet_forms(standalone, articles):
+                # The outlet picked the articles; it is not a name their passages must mention.
+                kept = tuple(e for e in query.entities if _bare_name(e.text) not in outlets)
+                query = replace(query, entities=kept)
         query = typed(query, self.sentence_embedder)
         k = top_k or self.settings.top_k
         retrieval = mode or self.settings.retrieval
@@ -705,6 +711,13 @@ def restates(claim: str, sentence: str, question: str = "", share: float = RESTA
     repeat it. A claim that merely echoes the question never stands in for the source."""
     words = set(tokenize(sentence)) - set(tokenize(question))
     return bool(words) and len(words & set(tokenize(claim))) / len(words) >= share
+
+
+def _bare_name(text: str) -> str:
+    """An entity's text folded, without a leading "the" or a possessive: "the Valley Times's"."""
+    name = fold(text).strip()
+    name = re.sub(r"^the\s+", "", name)
+    return re.sub(r"['’]s$", "", name).strip()
 
 
 def metadata_citation(n: int, article: Article) -> Citation:
