@@ -15,11 +15,8 @@ MAX_RELATED = 5  # articles a metadata question with no article named is answere
 _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest|most recent|first|came out)\b", re.I)
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
-_PUBLISHED = re.compile(r"\b(published|publication|dated)\b", re.I)
-# Who wrote the article itself: a writing word and an article word ("a report" is often a
-# document the article is about, and "an author" a subject: "pay for an author in the UK").
-_AUTHOR = re.compile(r"\b(who (?:wrote|authored)|written by|authors?|bylines?)\b", re.I)
-_ARTICLE_WORD = re.compile(r"\b(articles?|stor(?:y|ies)|pieces?|bylines?)\b", re.I)
+_ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})
+_SOME = re.compile(r"\b(two|three|four|five|both|these|those|them|each|either|neither)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
@@ -194,14 +191,39 @@ def _parse(iso: str | None) -> date | None:
         return None
 
 
-def _described(subject: list[str], related: list[Article]) -> Article | None:
-    """The article of the best passage, when its headline and text have every word of a
-    question's subject ("the tram strike article"); None otherwise."""
-    top = related[0] if related else None
-    if top is None or not subject:
-        return None
-    words = {stem(t) for t in tokenize(f"{top.title} {top.body}")}
-    return top if set(subject) <= words else None
+def _of_the_article(question: str, verbs: set[str], nouns: set[str]) -> bool:
+    """Whether the question asks this of the article itself, by its parse: the article is what was
+    written or published ("who wrote the tram strike article?", "when was the piece published?",
+    "the author of the article"), not a document it is about ("who wrote the report that the
+    article describes?", "the author of the audit report in the article")."""
+    from index.nlp import parse
+
+    for t in parse(question):
+        if t.lemma_.lower() not in _ARTICLE_LEMMAS:
+            continue
+        head = t.head
+        if t.dep_ in ("dobj", "nsubj", "nsubjpass", "attr") and (
+            head.lemma_ in verbs
+            # "When was the article about X published?": the small parser hangs the verb off the
+            # article's phrase (acl) or off "was".
+            or (head.lemma_ == "be" and any(c.lemma_ in verbs for c in (*head.children, *t.subtree)))
+        ):
+            return True
+        if t.dep_ == "pobj" and head.lower_ == "of" and head.head.lemma_ in nouns:
+            return True
+    return False
+
+
+def _described(subject: list[str], related: list[Article]) -> list[Article]:
+    """The articles of the best passages whose headline and text have every word of a question's
+    subject ("the tram strike article"), best first: all of them when several do."""
+    if not subject:
+        return []
+    found = []
+    for a in dict.fromkeys(related[:MAX_RELATED]):
+        if set(subject) <= {stem(t) for t in tokenize(f"{a.title} {a.body}")}:
+            found.append(a)
+    return found
 
 
 def metadata_answer(question: str, articles: dict[str, Article], related: list[Article]) -> MetadataAnswer | None:
@@ -223,11 +245,10 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
             for a in refs
         ]
         return MetadataAnswer(" ".join(lines), tuple(refs))
-    if _AUTHOR.search(question) and _ARTICLE_WORD.search(question):
+    if _of_the_article(question, verbs={"write", "author"}, nouns={"author", "byline", "writer"}):
         subject = [t for t in content if t not in _AUTHOR_WORDS]
         named = named_articles(question, articles) or named_outlets(question, articles)
-        described = _described(subject, related)
-        refs = named or ([described] if described else [])
+        refs = named or _described(subject, related)
         if not refs and not subject:
             refs = referenced(question, articles, related)
         if not refs:
@@ -244,15 +265,17 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
     if content:
         # "When was the tram strike article published?": the article its words describe, when the
         # best passage's article has every one of them; else about what the articles say.
-        top = _described(content, related)
-        if top is None or not _PUBLISHED.search(question) or _ORDER.search(question):
+        found = _described(content, related)
+        if not found or _ORDER.search(question) or not _of_the_article(question, {"publish", "date"}, {"date"}):
             return None
         return MetadataAnswer(
-            f"“{top.title}” is dated {when(top)}." if top.date else f"“{top.title}” has no date.", (top,)
+            " ".join(f"“{a.title}” is dated {when(a)}." if a.date else f"“{a.title}” has no date." for a in found),
+            tuple(found),
         )
     named = named_articles(question, articles) or named_outlets(question, articles)
-    if _ORDER.search(question) and not named:
-        # Which article of the archive came out first: the whole archive's first and last.
+    if _ORDER.search(question) and not named and not _SOME.search(question):
+        # Which article of the archive came out first: the whole archive's first and last (not
+        # for "which of the two articles is older?", about the articles of its best passages).
         dated = sorted((a for a in articles.values() if a.date), key=lambda a: (a.date or "", a.time or ""))
     else:
         dated = [a for a in referenced(question, articles, related) if a.date]

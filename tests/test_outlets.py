@@ -4,6 +4,8 @@ for this test)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from index.build import build_index
@@ -146,6 +148,9 @@ def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None
     related = [articles["b"], articles["c"]]  # the question's best passages happen to be in these
     answer = metadata_answer("Which article is the oldest?", articles, related)
     assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "d"]
+    # "The two articles" are the ones the question is about (its best passages'), not the archive.
+    two = metadata_answer("Which of the two articles is older?", articles, related)
+    assert two is not None and [a.doc_id for a in two.articles] == ["c", "b"]
     # Named articles are compared among themselves.
     named = metadata_answer("Which came out first, the May 1, 2021 or the May 1, 2020 article?", articles, related)
     assert named is not None and [a.doc_id for a in named.articles] == ["c", "b"]
@@ -157,10 +162,33 @@ def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None
         "What is the average yearly pay for an author in the UK, according to a new report?",
         "How is the minister's name written in each article?",
         "Who wrote the report that the article describes?",
+        "Who is the author of the audit report in the article?",
+        "When was the audit report published?",
+        "When was the study mentioned in the article published?",
     ],
 )
-def test_questions_that_only_mention_writing_are_not_about_the_byline(question: str) -> None:
+def test_questions_about_other_documents_are_not_about_the_articles_byline_or_date(question: str) -> None:
     from rag.catalog import metadata_answer
 
-    about = Article(doc_id="a", title="Pay", date="2024-01-01", source=None, body="b", content_hash="a", path="")
+    body = (
+        "An audit report published by the council describes the average yearly pay of an author in the UK. "
+        "The study says the minister's name is written in each report."
+    )
+    about = Article(
+        doc_id="a", title="Audit report", date="2024-01-01", source=None, body=body, content_hash="a", path=""
+    )
+    about = replace(about, author="Jane Roe")
     assert metadata_answer(question, {"a": about}, [about]) is None
+
+
+def test_every_article_the_subject_describes_is_dated() -> None:
+    from rag.catalog import metadata_answer
+
+    def story(d: str, day: str) -> Article:
+        return Article(d, "Tram strike", day, None, "Tram drivers went on strike.", d, "")
+
+    one, two = story("a", "2024-02-10"), story("b", "2024-03-01")
+    other = Article("c", "Ferry fares", "2024-04-01", None, "Ferry fares rose.", "c", "")
+    articles = {a.doc_id: a for a in (one, two, other)}
+    answer = metadata_answer("When was the tram strike article published?", articles, [one, other, two])
+    assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "b"]
