@@ -35,11 +35,13 @@ class Page:
 
 
 SHORT_TEXT = 300  # characters: below this, an extraction is checked against the page's visible text
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def parse_html(html: str, name: str = "page") -> Page:
     """The article in a saved page (BadFileError when the page has no article text)."""
     import trafilatura
+    from trafilatura.settings import set_date_params
 
     doc = trafilatura.bare_extraction(
         html,
@@ -48,19 +50,21 @@ def parse_html(html: str, name: str = "page") -> Page:
         include_tables=True,
         favor_precision=True,
         # The publication date from the page's markup and metadata only: htmldate's extensive
-        # search takes a footer's "(c) 2024" for 1 January 2024, and its default prefers the
-        # last-modified date to the original one.
-        date_extraction_params={"extensive_search": False, "original_date": True},
+        # search takes a footer's "(c) 2024" for 1 January 2024 (the other parameters are
+        # trafilatura's own: the original date, not the last-modified one; none after today).
+        date_extraction_params=set_date_params(extensive=False),
     )
     meta: Any = doc
     text = (getattr(meta, "text", None) or "").strip()
-    if not text or len(text) < SHORT_TEXT:
-        # A short page or a bare fragment, with too little text for trafilatura to call it an
-        # article: its visible text, without scripts, navigation and page furniture. When that is
-        # empty, what trafilatura found was the furniture itself (a page of menus only).
+    if len(text) < SHORT_TEXT:
+        # Little or no text for trafilatura to call an article (a short page, a bare fragment):
+        # check it against the visible text without scripts, navigation and page furniture. None
+        # visible means trafilatura took the furniture itself (a page of menus only).
         visible = _visible_text(html)
-        text = text if visible else ""
-        text = text or visible
+        if visible == "":
+            text = ""
+        elif not text:
+            text = visible or ""
     if not text:
         raise BadFileError(f"{name}: no article text found in the page")
     if meta is None:
@@ -88,13 +92,17 @@ def parse_html(html: str, name: str = "page") -> Page:
     )
 
 
-def _visible_text(html: str) -> str:
+def _visible_text(html: str) -> str | None:
+    """The page's text outside scripts, navigation and page furniture; None when lxml cannot
+    read the page (then nothing is concluded from it)."""
     import lxml.html
 
+    # lxml refuses a str that declares its encoding (an XHTML page's first line).
+    html = _XML_DECLARATION.sub("", html, count=1)
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
-        return ""
+        return None
     for bad in root.xpath("//script|//style|//noscript|//template|//nav|//header|//footer|//aside|//head"):
         bad.drop_tree()
     return "\n".join(

@@ -103,6 +103,13 @@ def test_a_page_of_menus_only_is_not_an_article(tmp_path: Path) -> None:
     page = "<html><body><nav>Home | Weather | About us</nav><footer>Contact</footer></body></html>"
     with pytest.raises(BadFileError, match="no article text found"):
         read(write(tmp_path / "menu.html", page))
+    # A short XHTML page that declares its encoding is read (lxml refuses such a string as it is).
+    xhtml = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body><nav>Home</nav>'
+        "<article><p>The night ferry sails at ten.</p><p>Tickets cost four pounds.</p></article></body></html>"
+    )
+    [a] = read(write(tmp_path / "ferry.xhtml.html", xhtml)).articles
+    assert a.body == "The night ferry sails at ten.\nTickets cost four pounds."
 
 
 def test_a_page_dates_from_its_publication_markup_not_a_footer_or_an_update(tmp_path: Path) -> None:
