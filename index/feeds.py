@@ -4,6 +4,7 @@ feed carries it (content:encoded, Atom content), else its summary."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
     if cut:
         # Cut off (an interrupted download): the lenient parser still returns the entry the file
         # breaks off in, with whatever text it had; every entry before it is whole.
-        closed = data.count(b"</item>") + data.count(b"</entry>")
+        closed = len(_CLOSED_ENTRY.findall(data))
         if closed < len(entries):
             found.skipped.append(
                 Skipped(f"{path} entry {len(entries)}", f"{cut}, inside this entry: the entries before it were read")
@@ -92,18 +93,20 @@ def read_feed(path: Path, doc_id: str, limits: Limits) -> Found:
     return found
 
 
+_CLOSED_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+_CLOSED_FEED = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>")
+
+
 def _cut_off(feed: Any, data: bytes) -> str | None:
-    """How the file breaks off, when its XML error is on its last line (a file cut short); None
-    for a whole file, or an error elsewhere (a stray "&" mid-feed, read past by the lenient parser)."""
+    """How the file breaks off, when it is cut short (an interrupted download: an XML error and no
+    closing tag of the feed itself anywhere); None for a whole file, also one with an error inside
+    (a stray "&" mid-feed, junk after its end), which the lenient parser reads past."""
     from xml.sax import SAXParseException
 
     error = feed.get("bozo_exception")
-    if not isinstance(error, SAXParseException):
+    if not isinstance(error, SAXParseException) or _CLOSED_FEED.search(data):
         return None
-    line = error.getLineNumber() or 0
-    if line < data.rstrip(b"\r\n").count(b"\n") + 1:
-        return None
-    return f"the feed breaks off at line {line} ({error.getMessage()})"
+    return f"the feed breaks off before its end ({error.getMessage()})"
 
 
 def _content(entry: Any) -> str:

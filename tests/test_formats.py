@@ -151,7 +151,7 @@ def test_a_feed_cut_off_keeps_its_whole_entries_and_says_where_it_broke(tmp_path
     found = read(write(tmp_path / "wire.rss", cut))
     assert [a.title for a in found.articles] == ["Ferry fares to rise in May"]
     [skipped] = found.skipped
-    assert skipped.path.endswith("wire.rss entry 2") and "breaks off at line" in skipped.reason
+    assert skipped.path.endswith("wire.rss entry 2") and "breaks off before its end" in skipped.reason
     # Cut between entries: every entry is whole, and the break is still reported.
     between = RSS[: RSS.index("<item><title>Photo gallery")]
     found = read(write(tmp_path / "wire2.rss", between))
@@ -159,12 +159,30 @@ def test_a_feed_cut_off_keeps_its_whole_entries_and_says_where_it_broke(tmp_path
     [skipped] = found.skipped
     assert skipped.path.endswith("wire2.rss") and "after its last whole entry: all 2 were read" in skipped.reason
     # Cut inside the first entry: nothing whole to read.
-    with pytest.raises(BadFileError, match="breaks off at line .* inside its first entry"):
+    with pytest.raises(BadFileError, match="breaks off before its end .* inside its first entry"):
         read(write(tmp_path / "wire3.rss", RSS[: RSS.index("Season tickets")]))
     # A stray '&' mid-feed (not a cut) is read past by the lenient parser, as before.
     stray = RSS.replace("Lighthouse restored", "Lighthouse & pier restored")
     found = read(write(tmp_path / "wire4.rss", stray))
     assert len(found.articles) == 2 and [s.reason for s in found.skipped if "breaks off" in s.reason] == []
+    # Whole files with an error inside are read past too: one line with a stray '&', junk after the end.
+    for name, text in (
+        ("one-line.rss", stray.replace("\n", "")),
+        ("junk.rss", RSS + "\nGARBAGE after the end of the feed"),
+    ):
+        found = read(write(tmp_path / name, text))
+        assert len(found.articles) == 2 and not [s for s in found.skipped if "breaks off" in s.reason], name
+    # Entries with a namespace prefix are counted as whole: cut after two of them, both are kept.
+    atom = (
+        '<?xml version="1.0"?><a:feed xmlns:a="http://www.w3.org/2005/Atom"><a:title>Valley</a:title>\n'
+        "<a:entry><a:title>Dam inspected</a:title><a:id>1</a:id><a:content>No cracks were found.</a:content></a:entry>\n"
+        "<a:entry ><a:title>Bridge reopens</a:title><a:id>2</a:id><a:content>It reopened.</a:content></a:entry >\n"
+    )
+    found = read(write(tmp_path / "prefixed.atom", atom))
+    assert [a.title for a in found.articles] == ["Dam inspected", "Bridge reopens"]
+    assert [s.reason for s in found.skipped] == [
+        "the feed breaks off before its end (no element found), after its last whole entry: all 2 were read"
+    ]
 
 
 def test_atom_feed_and_its_html_content(tmp_path: Path) -> None:
@@ -175,7 +193,7 @@ def test_atom_feed_and_its_html_content(tmp_path: Path) -> None:
 
 
 def test_broken_feed_is_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(BadFileError, match="breaks off at line .* inside its first entry") as caught:
+    with pytest.raises(BadFileError, match="breaks off before its end .* inside its first entry") as caught:
         read(write(tmp_path / "broken.rss", "<rss><channel><title>x</title><item><title>unclosed"))
     assert "\n" not in str(caught.value)
     with pytest.raises(BadFileError, match="not an RSS or Atom feed") as caught:
