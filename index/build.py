@@ -149,7 +149,7 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
     old_gen, manifest = _usable_current(layout)
     known = _known_ids(manifest)
-    if old_gen is not None and not _opens(settings):
+    if old_gen is not None and not rebuild and not _opens(settings):
         old_gen, manifest = None, None  # damaged past its manifest: rebuilt whole, ids kept
     loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading, known)
     articles = loaded.articles

@@ -51,8 +51,10 @@ class Loaded:
     file_ids: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
-    """Expand files and folders into supported article files, sorted; report what is unsupported."""
+def find_files(paths: list[Path], count_others: bool = False) -> tuple[list[Path], list[Skipped]]:
+    """Expand files and folders into supported article files, sorted; report what is unsupported
+    (with `count_others`, also the files of other types inside a folder: one line per folder, for
+    folders a user adds, not for every build of one indexed in place)."""
     found: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:
@@ -71,7 +73,7 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
                     skipped.append(Skipped(str(child), "symbolic link to a file outside the folder; not followed"))
                 elif child.is_file():
                     found.append(child)
-            if other:
+            if other and count_others:
                 kinds = ", ".join(f"{n} {suffix}" for suffix, n in sorted(other.items()))
                 n = sum(other.values())
                 skipped.append(
@@ -187,7 +189,7 @@ def add_folder(
     that name was added before), keeping its layout. Bad files are skipped with a reason. Adding
     the same folder again brings its copy up to date: files since deleted from the folder are
     deleted from the copy too (a file that is only broken now keeps its last good copy)."""
-    files, skipped = find_files([folder])
+    files, skipped = find_files([folder], count_others=True)
     docs_dir.mkdir(parents=True, exist_ok=True)
     registry = _registry(docs_dir)
     origin = str(folder.resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 import threading
@@ -83,6 +84,8 @@ def ask_many(settings: Settings, path: Path, compare: bool = False) -> int:
     status = 0
     with stream:
         for lineno, raw in enumerate(stream, start=1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):  # saved by a Windows editor
+                raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue
             record: object = None

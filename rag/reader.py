@@ -228,12 +228,17 @@ def _decode(
     return replace(spans[0], alternatives=tuple(spans[1:]) + tuple(proposed))
 
 
+_THOUSANDS = re.compile(r",\d{3}(?!\d)")
+
+
 def widen(text: str, start: int, end: int) -> tuple[int, int]:
     """A span grown to whole words (word pieces never cut a word) and whole numbers ("1,450" and
     "2.5", whose separators are pieces of their own), trailing punctuation dropped."""
 
-    def in_number(i: int) -> bool:  # text[i] is a separator between two digits
-        return 0 < i < len(text) - 1 and text[i] in ".," and text[i - 1].isdigit() and text[i + 1].isdigit()
+    def in_number(i: int) -> bool:  # text[i] separates a number's digits: "2.5", "1,450" (not "3,4 and 5")
+        if not (0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()):
+            return False
+        return text[i] == "." or (text[i] == "," and _THOUSANDS.match(text, i) is not None)
 
     while start > 0 and ((_WORD_CHAR.match(text[start - 1]) and text[start - 1] not in ".,") or in_number(start - 1)):
         start -= 1

@@ -54,7 +54,8 @@ def test_ask_jsonl_keeps_order_ids_and_ignores_extra_fields(indexed: Path) -> No
 def test_ask_jsonl_bad_bytes_spoil_only_their_line(indexed: Path) -> None:
     questions = indexed / "questions.jsonl"
     questions.write_bytes(
-        json.dumps({"id": "a", "question": FIGHTERS}).encode()
+        b"\xef\xbb\xbf"  # a BOM, as a Windows editor saves the file
+        + json.dumps({"id": "a", "question": FIGHTERS}).encode()
         + b'\n{"id": "b", "question": "Caf\xe9?"}\n{"id": "c"}\n'
         + json.dumps({"id": "d", "question": FIGHTERS}).encode()
         + b"\n\x00\x01\x02\n"

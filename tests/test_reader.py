@@ -87,6 +87,9 @@ def test_spans_are_widened_to_whole_words() -> None:
 
     assert [grown(p) for p in ("450", "1", "210", "5%")] == ["1,450", "1,450", "1,210", "2.5%"]
     assert grown("pups,") == "pups"  # a comma after a word is not part of it
+    listed = "The scores were 3,4 and 5."
+    i = listed.index("3")
+    assert listed.__getitem__(slice(*widen(listed, i, i + 1))) == "3"  # a list, not a number
 
 
 def test_refitting_the_abstention_and_span_models_gives_the_committed_parameters() -> None:
