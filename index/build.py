@@ -15,12 +15,12 @@ import numpy as np
 
 from index.chunk import chunk_article
 from index.embed import Embedder
-from index.files import Skipped, find_files, load_articles
+from index.files import Skipped, find_files, folder_key, load_articles
 from index.layout import MANIFEST_VERSION, Layout, read_manifest, write_json
 from index.lexical import LexicalIndex
 from index.names import find_names, load_names, save_names
 from index.records import PassageTable, load_records, save_records
-from index.sources import Limits
+from index.sources import EXPORT_SUFFIXES, FEED_SUFFIXES, Limits
 from index.store import VectorStore
 from index.vectors import VECTORS_FILE, VectorMatrix
 from rag.errors import IndexCorruptError, RagError, StoreUnavailableError
@@ -148,7 +148,7 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     limits = Limits.of(settings)
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
     old_gen, manifest = _usable_current(layout)
-    known = _known_ids(manifest)
+    known = _known_ids(manifest) or _ids_of_articles(manifest, source_folders(settings))
     if old_gen is not None and not rebuild and not _opens(settings):
         old_gen, manifest = None, None  # damaged past its manifest: rebuilt whole, ids kept
     loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading, known)
@@ -202,6 +202,27 @@ def _opens(settings: Settings) -> bool:
 def served_file_ids(settings: Settings) -> dict[str, dict[str, str]] | None:
     """The file ids of the served index (None when there is none, or it is damaged)."""
     return _known_ids(_usable_current(Layout(settings.data_dir))[1])
+
+
+def _ids_of_articles(manifest: dict | None, folders: list[Path]) -> dict[str, dict[str, str]] | None:
+    """The file ids an index built before ids were remembered gave, read back from its articles'
+    paths (an article's id is its file's, or its file's and its key for a feed or export), so its
+    first build with them renames nothing."""
+    if not manifest or not isinstance(manifest.get("articles"), dict):
+        return None
+    roots = [(folder_key(f), Path(folder_key(f))) for f in folders if f.is_dir()]
+    table: dict[str, dict[str, str]] = {}
+    for doc_id, meta in manifest["articles"].items():
+        path = Path(str(meta.get("path") or "")).resolve() if isinstance(meta, dict) and meta.get("path") else None
+        if path is None:
+            continue
+        for key, root in roots:
+            if path.is_relative_to(root):
+                many = path.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES
+                file_id = doc_id.rsplit("/", 1)[0] if many and "/" in doc_id else doc_id
+                table.setdefault(key, {}).setdefault(path.relative_to(root).as_posix(), file_id)
+                break
+    return table or None
 
 
 def _known_ids(manifest: dict | None) -> dict[str, dict[str, str]] | None:

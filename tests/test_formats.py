@@ -428,6 +428,25 @@ def test_one_name_in_two_formats_gives_ids_that_never_move_to_another_article(
     assert set(Snapshot.open(settings).articles) == {"wire/a-html", "wire/a-txt", "wire/b"}
 
 
+def test_an_index_built_before_ids_were_remembered_keeps_them(settings: Settings, tmp_path: Path) -> None:
+    from index.layout import Layout, read_manifest, write_json
+
+    settings = settings.replace(seeds="off")
+    add_paths(settings, [write(tmp_path / "a.txt", "Pottery fair\nMay 1, 2024\nThe fair drew a record crowd.")])
+    add_paths(settings, [write(tmp_path / "wire.rss", RSS)])
+    build_index(settings, HashEmbedder())
+    before = set(Snapshot.open(settings).articles)
+    gen = Layout(settings.data_dir).require_current()
+    manifest = read_manifest(gen)
+    del manifest["file_ids"]  # as an older version wrote it
+    write_json(gen / "manifest.json", manifest)
+    page = "<html><head><title>Goat escapes</title></head><body><p>A goat escaped from the farm park.</p></body></html>"
+    add_paths(settings, [write(tmp_path / "a.html", page), write(tmp_path / "wire.atom", ATOM)])
+    build_index(settings, HashEmbedder())
+    after = set(Snapshot.open(settings).articles)
+    assert before <= after and after - before == {"a-html"} | {d for d in after if d.startswith("wire-atom/")}
+
+
 def test_an_article_keeps_its_id_when_a_twin_arrives_or_goes(settings: Settings, tmp_path: Path) -> None:
     from index.build import served_file_ids
     from index.files import remove_document
