@@ -233,10 +233,23 @@ def add_folder(
 
 
 def remove_document(doc_id: str, docs_dir: Path, known: Mapping[str, Mapping[str, str]] | None = None) -> Path:
-    """Delete the documents-folder file an article came from, found by the article's own recorded
-    path, or a whole feed or export by its file id (seed articles cannot be removed; one entry of
-    a feed or export goes only with its file). `known`: the served index's file ids (its
-    manifest's), so ids mean what the index shows."""
+    """Delete the documents-folder file an article came from (see `document_file`)."""
+    return forget_document(document_file(doc_id, docs_dir, known), docs_dir)
+
+
+def forget_document(path: Path, docs_dir: Path) -> Path:
+    """Delete a documents-folder file found by `document_file`, and what is remembered of it."""
+    path.unlink()
+    if path.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
+        _forget(docs_dir, path.relative_to(docs_dir).as_posix())
+    return path
+
+
+def document_file(doc_id: str, docs_dir: Path, known: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+    """The documents-folder file an article came from, found by the article's own recorded path,
+    or a whole feed or export by its file id; BadFileError for seed articles (they cannot be
+    removed) and for one entry of a feed or export (it goes only with its file). `known`: the
+    served index's file ids (its manifest's), so ids mean what the index shows."""
     files = find_files([docs_dir])[0] if docs_dir.is_dir() else []
     earlier = (known or {}).get(folder_key(docs_dir), {})
     by_id = {
@@ -245,8 +258,6 @@ def remove_document(doc_id: str, docs_dir: Path, known: Mapping[str, Mapping[str
     }
     whole = by_id.get(doc_id)
     if whole is not None and whole.suffix.lower() in FEED_SUFFIXES + EXPORT_SUFFIXES:
-        whole.unlink()
-        _forget(docs_dir, whole.relative_to(docs_dir).as_posix())
         return whole
     loaded = load_articles([docs_dir], 2**62, Limits(2**62, 2**62), known=known) if docs_dir.is_dir() else Loaded({})
     article = loaded.articles.get(doc_id)
@@ -261,7 +272,6 @@ def remove_document(doc_id: str, docs_dir: Path, known: Mapping[str, Mapping[str
         raise BadFileError(
             f"{doc_id}: one entry of {path.relative_to(docs_dir)}; remove the whole file with --remove {file_id}"
         )
-    path.unlink()
     return path
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index.build import BuildReport, build_index, build_lock, has_documents, served_file_ids
 from index.embed import make_embedder
-from index.files import Skipped, add_document, add_folder, find_files, remove_document
+from index.files import Skipped, add_document, add_folder, document_file, find_files, forget_document
 from index.layout import Layout, read_manifest
 from index.sources import Limits
 from rag.errors import BadFileError
@@ -58,8 +58,11 @@ def run_index(
     # Copies and removals wait for no build: one already running fails this run before anything
     # is copied or deleted (its message would otherwise hide files copied in for a later build).
     with build_lock(Layout(settings.data_dir)):
+        known = served_file_ids(settings)
+        # Every id is found before any file is deleted or copied: a typo in the last one loses nothing.
+        doomed = list(dict.fromkeys(document_file(d, settings.docs_dir, known) for d in remove_ids or []))
         added, skipped = add_paths(settings, paths, fields)
-        removed = [remove_document(d, settings.docs_dir, served_file_ids(settings)) for d in remove_ids or []]
+        removed = [forget_document(path, settings.docs_dir) for path in doomed]
     if paths and not added and not has_documents(settings.docs_dir):
         # Building now would index the demo articles (or nothing) in place of the user's files.
         for s in skipped:

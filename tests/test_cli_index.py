@@ -97,6 +97,17 @@ def test_a_run_that_meets_another_build_copies_nothing(tmp_path: Path) -> None:
     assert code == 0 and "copied 1 file into" in out
 
 
+def test_a_bad_id_among_several_removes_nothing(tmp_path: Path) -> None:
+    story = tmp_path / "story.md"
+    story.write_text("# Port reopens\n\nThe port reopened on Monday.")
+    assert run("--data-dir", str(tmp_path / "d"), "index", str(story))[0] == 0
+    code, out, err = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "story", "--remove", "nope")
+    assert code == 1 and "nope: not an uploaded document" in err
+    assert (tmp_path / "d" / "docs" / "story.md").is_file()  # the good id's file is still there
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "story")
+    assert code == 0 and "removed story.md" in out and not (tmp_path / "d" / "docs" / "story.md").exists()
+
+
 def test_errors_are_one_line(tmp_path: Path) -> None:
     code, out, err = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "000_f719a2aea238f342")
     assert code == 1
