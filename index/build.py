@@ -22,8 +22,8 @@ from index.names import find_names, load_names, save_names
 from index.records import PassageTable, load_records, save_records
 from index.sources import EXPORT_SUFFIXES, FEED_SUFFIXES, Limits
 from index.store import VectorStore
-from index.vectors import VECTORS_FILE, VectorMatrix
-from rag.errors import IndexCorruptError, RagError, StoreUnavailableError
+from index.vectors import VectorMatrix
+from rag.errors import IndexCorruptError, RagError
 from rag.settings import Settings
 from rag.types import Article, Passage
 
@@ -149,7 +149,7 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
     reading = (lambda done, total: stages("reading", done, total)) if stages else None
     old_gen, manifest = _usable_current(layout)
     known = _known_ids(manifest) or _ids_of_articles(manifest, source_folders(settings))
-    if old_gen is not None and not rebuild and not _opens(settings):
+    if old_gen is not None and not rebuild and not _whole(old_gen):
         old_gen, manifest = None, None  # damaged past its manifest: rebuilt whole, ids kept
     loaded = load_articles(source_folders(settings), settings.max_file_bytes, limits, reading, known)
     articles = loaded.articles
@@ -179,24 +179,33 @@ def plan_build(settings: Settings, embedder: Embedder, rebuild: bool = False, st
             )
         ),
         full=full,
-        lacks_matrix=old_gen is not None and not (old_gen / VECTORS_FILE).exists(),
+        lacks_matrix=old_gen is not None and manifest is not None and not _matrix_whole(old_gen, manifest),
         # Folders no longer indexed (the demo set aside) keep theirs, for when they come back.
         file_ids=(known or {}) | loaded.file_ids,
     )
 
 
-def _opens(settings: Settings) -> bool:
-    """Whether the served generation opens as questions open it (records, BM25, names and vectors
-    whole and of one size): a build on a damaged one must not call it up to date, nor reuse it."""
-    from index.snapshot import Snapshot
-
+def _whole(gen: Path) -> bool:
+    """Whether a generation's records, BM25 index and names read back whole and of one size (as a
+    question reads them): a build on a damaged one must not call it up to date, nor reuse it."""
     try:
-        Snapshot.open(settings).close()
-    except IndexCorruptError:
+        _, passages = load_records(gen)
+        lexical = LexicalIndex.load(gen / "bm25")
+        load_names(gen)
+    except (IndexCorruptError, OSError, ValueError, KeyError, TypeError):
         return False
-    except StoreUnavailableError:  # a Chroma server that is down: the build itself reports it
-        return True
-    return True
+    return lexical.size == len(passages)
+
+
+def _matrix_whole(gen: Path, manifest: dict) -> bool:
+    """Whether the generation's vector matrix is there, readable and of its passages and width
+    (when not, it is rewritten from the store, nothing embedded)."""
+    try:
+        matrix = VectorMatrix.load(gen)
+    except (OSError, ValueError):
+        return False
+    dim = manifest.get("signature", {}).get("dim")
+    return matrix is not None and len(matrix) == manifest.get("passages") and matrix.dim == dim
 
 
 def served_file_ids(settings: Settings) -> dict[str, dict[str, str]] | None:
