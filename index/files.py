@@ -321,6 +321,20 @@ def _free_target(docs_dir: Path, name: str, origin: str, source: Path, registry:
     return docs_dir / free_name(Path(name).stem, Path(name).suffix, taken)
 
 
+def as_added(where: str, docs_dir: Path) -> str:
+    """A skipped file's place as the user knows it: the path it was added from, not its copy in
+    the documents folder ("docs/wire/export.csv line 3" -> "~/in/wire/export.csv line 3")."""
+    root = str(docs_dir.resolve())
+    resolved = str(Path(where.split(" line ")[0].split(" entry ")[0]).resolve())
+    if not resolved.startswith(root + "/"):
+        return where
+    relative = resolved[len(root) + 1 :]
+    for top, origin in _registry(docs_dir).get("origins", {}).items():
+        if relative == top or relative.startswith(top + "/"):
+            return origin + relative[len(top) :] + where[len(where.split(" line ")[0].split(" entry ")[0]) :]
+    return where
+
+
 def _registry(folder: Path) -> dict:
     try:
         data = json.loads((folder / REGISTRY).read_text(encoding="utf-8"))

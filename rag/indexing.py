@@ -8,7 +8,15 @@ from pathlib import Path
 
 from index.build import BuildReport, build_index, build_lock, has_documents, served_file_ids
 from index.embed import make_embedder
-from index.files import Skipped, add_document, add_folder, document_file, find_files, forget_document
+from index.files import (
+    Skipped,
+    add_document,
+    add_folder,
+    as_added,
+    document_file,
+    find_files,
+    forget_document,
+)
 from index.layout import Layout, read_manifest
 from index.sources import Limits
 from rag.errors import BadFileError
@@ -76,7 +84,10 @@ def run_index(
     for path in removed:
         console.print(f"removed {path.name}")
     report = build_with_progress(settings, rebuild=rebuild, quiet=quiet)
-    skipped = skipped + [s for s in report.skipped if s not in skipped]
+    skipped = skipped + [
+        Skipped(as_added(s.path, settings.docs_dir), s.reason) for s in report.skipped if s not in skipped
+    ]
+    skipped = list(dict.fromkeys(skipped))
     for s in skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     if not quiet:

@@ -108,6 +108,17 @@ def test_a_bad_id_among_several_removes_nothing(tmp_path: Path) -> None:
     assert code == 0 and "removed story.md" in out and not (tmp_path / "d" / "docs" / "story.md").exists()
 
 
+def test_a_bad_row_is_reported_at_the_path_the_user_added(tmp_path: Path) -> None:
+    wire = tmp_path / "wire"
+    wire.mkdir()
+    (wire / "export.csv").write_text("title,text\nPort reopens,The port reopened.\nA,B,C\n")
+    code, _, err = run("--data-dir", str(tmp_path / "d"), "index", str(wire))
+    assert code == 3
+    assert [line for line in err.splitlines() if line.startswith("skipped")] == [
+        f"skipped {wire / 'export.csv'} line 3: 3 fields, the header has 2"
+    ]  # not the copy in the documents folder
+
+
 def test_errors_are_one_line(tmp_path: Path) -> None:
     code, out, err = run("--data-dir", str(tmp_path / "d"), "index", "--remove", "000_f719a2aea238f342")
     assert code == 1
