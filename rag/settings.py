@@ -163,7 +163,8 @@ class Settings:
         for f in dataclasses.fields(cls):
             factory = f.default_factory
             default = f.default if f.default is not dataclasses.MISSING else factory()  # type: ignore[misc,operator]
-            rows.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["help"]))
+            shown = "(empty)" if default in ("", Path("")) else str(default)  # Path("") prints as "."
+            rows.append((ENV_PREFIX + f.name.upper(), shown, f.metadata["help"]))
         return rows
 
 

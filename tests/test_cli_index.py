@@ -18,6 +18,8 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_help_lists_subcommands_and_settings() -> None:
     code, out, _ = run("--help")
     assert code == 0 and "index" in out and "RAG_DATA_DIR" in out
+    documents = next(line for line in out.splitlines() if line.strip().startswith("RAG_DOCUMENTS"))
+    assert documents.endswith("(default: (empty))")  # not ".", which reads as the current folder
     code, out, _ = run("index", "--help")
     assert code == 0 and "--rebuild" in out
 
