@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
@@ -251,8 +252,10 @@ def build_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     stages: Stages | None = None,
+    locked: bool = False,
 ) -> BuildReport:
     """Bring the index in step with the article folders; embed only new or changed articles.
+    `locked`: the caller holds `build_lock` already (it changed the folders under it).
 
     `progress(done, total)` follows the embedding; `stages(stage, done, total)` every stage
     ("reading" files, "embedding" passages, "writing" the generation). An interrupted build
@@ -261,7 +264,7 @@ def build_index(
     stays the one served."""
     started = time.perf_counter()
     layout = Layout(settings.data_dir)
-    with build_lock(layout):
+    with contextlib.nullcontext() if locked else build_lock(layout):
         plan = plan_build(settings, embedder, rebuild, stages)
         if not plan.full and not (plan.added or plan.changed or plan.removed or plan.relisted or plan.lacks_matrix):
             return BuildReport(

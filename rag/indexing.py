@@ -63,27 +63,27 @@ def run_index(
         raise BadFileError(
             f"{settings.docs_dir} is indexed in place (RAG_DOCUMENTS): add or delete files there yourself, then run `rag index`"
         )
-    # Copies and removals wait for no build: one already running fails this run before anything
-    # is copied or deleted (its message would otherwise hide files copied in for a later build).
+    # One lock from the first copy to the end of the build: a build already running fails this run
+    # before anything is copied or deleted, and none can start between the copy and the build.
     with build_lock(Layout(settings.data_dir)):
         known = served_file_ids(settings)
         # Every id is found before any file is deleted or copied: a typo in the last one loses nothing.
         doomed = list(dict.fromkeys(document_file(d, settings.docs_dir, known) for d in remove_ids or []))
         added, skipped = add_paths(settings, paths, fields)
         removed = [forget_document(path, settings.docs_dir) for path in doomed]
-    if paths and not added and not has_documents(settings.docs_dir):
-        # Building now would index the demo articles (or nothing) in place of the user's files.
-        for s in skipped:
-            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-        raise BadFileError(
-            f"no article could be read from {counted(len(paths), 'path')} given ({counted(len(skipped), 'file')} "
-            "skipped); nothing was indexed"
-        )
-    if paths and not quiet:
-        console.print(f"copied {counted(len(added), 'file')} into {settings.docs_dir}")
-    for path in removed:
-        console.print(f"removed {path.name}")
-    report = build_with_progress(settings, rebuild=rebuild, quiet=quiet)
+        if paths and not added and not has_documents(settings.docs_dir):
+            # Building now would index the demo articles (or nothing) in place of the user's files.
+            for s in skipped:
+                print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+            raise BadFileError(
+                f"no article could be read from {counted(len(paths), 'path')} given "
+                f"({counted(len(skipped), 'file')} skipped); nothing was indexed"
+            )
+        if paths and not quiet:
+            console.print(f"copied {counted(len(added), 'file')} into {settings.docs_dir}")
+        for path in removed:
+            console.print(f"removed {path.name}")
+        report = build_with_progress(settings, rebuild=rebuild, quiet=quiet, locked=True)
     skipped = skipped + [
         Skipped(as_added(s.path, settings.docs_dir), s.reason) for s in report.skipped if s not in skipped
     ]
@@ -95,11 +95,13 @@ def run_index(
     return skipped
 
 
-def build_with_progress(settings: Settings, rebuild: bool = False, quiet: bool = False) -> BuildReport:
+def build_with_progress(
+    settings: Settings, rebuild: bool = False, quiet: bool = False, locked: bool = False
+) -> BuildReport:
     """Run a build with a progress bar (and ETA) for each stage: reading, embedding, writing."""
     stages, close = terminal_stages(quiet)
     try:
-        return build_index(settings, make_embedder(settings), rebuild=rebuild, stages=stages)
+        return build_index(settings, make_embedder(settings), rebuild=rebuild, stages=stages, locked=locked)
     finally:
         close()
 

@@ -99,6 +99,30 @@ def test_a_run_that_meets_another_build_copies_nothing(tmp_path: Path) -> None:
     assert code == 0 and "copied 1 file into" in out
 
 
+def test_no_other_build_can_start_between_the_copy_and_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.indexing
+    from index.build import build_lock
+    from rag.errors import RagError
+
+    real = rag.indexing.build_with_progress
+    tried: list[str] = []
+
+    def build_after_the_copy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with pytest.raises(RagError, match="another index build is running"):
+            with build_lock(Layout(tmp_path / "d")):  # what a second `rag index` would do now
+                pass
+        tried.append("refused")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rag.indexing, "build_with_progress", build_after_the_copy)
+    story = tmp_path / "story.md"
+    story.write_text("# Port reopens\n\nThe port reopened on Monday.")
+    code, out, _ = run("--data-dir", str(tmp_path / "d"), "index", str(story))
+    assert code == 0 and tried == ["refused"] and "story" in out
+
+
 def test_a_bad_id_among_several_removes_nothing(tmp_path: Path) -> None:
     story = tmp_path / "story.md"
     story.write_text("# Port reopens\n\nThe port reopened on Monday.")
