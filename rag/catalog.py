@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from index.text import contains_phrase, fold, stem, tokenize
+from rag.query import Query
 from rag.types import Article
 
 MAX_RELATED = 5  # articles a metadata question with no article named is answered about
@@ -15,7 +16,6 @@ MAX_RELATED = 5  # articles a metadata question with no article named is answere
 _ORDER = re.compile(r"\b(older|oldest|newer|newest|earlier|earliest|later|latest|most recent|first|came out)\b", re.I)
 _WHEN = re.compile(r"\b(published|publication|dated|date|what time|when was|timestamp)\b", re.I)
 _HEADLINE = re.compile(r"\b(headlines?|titles?)\b", re.I)
-_ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})
 _SOME = re.compile(r"\b(two|three|four|five|both|these|those|them|each|either|neither)\b", re.I)
 _ABOUT_ARTICLES = re.compile(r"\b(articles?|reports?|stories|story|pieces?|piece|headlines?)\b", re.I)
 _MONTH = (
@@ -191,27 +191,12 @@ def _parse(iso: str | None) -> date | None:
         return None
 
 
-def _of_the_article(question: str, verbs: set[str], nouns: set[str]) -> bool:
+def _of_the_article(query: Query, verbs: set[str], nouns: set[str]) -> bool:
     """Whether the question asks this of the article itself, by its parse: the article is what was
     written or published ("who wrote the tram strike article?", "when was the piece published?",
     "the author of the article"), not a document it is about ("who wrote the report that the
     article describes?", "the author of the audit report in the article")."""
-    from index.nlp import parse
-
-    for t in parse(question):
-        if t.lemma_.lower() not in _ARTICLE_LEMMAS:
-            continue
-        head = t.head
-        if t.dep_ in ("dobj", "nsubj", "nsubjpass", "attr") and (
-            head.lemma_ in verbs
-            # "When was the article about X published?": the small parser hangs the verb off the
-            # article's phrase (acl) or off "was".
-            or (head.lemma_ == "be" and any(c.lemma_ in verbs for c in (*head.children, *t.subtree)))
-        ):
-            return True
-        if t.dep_ == "pobj" and head.lower_ == "of" and head.head.lemma_ in nouns:
-            return True
-    return False
+    return bool(query.article_verbs & verbs or query.article_nouns & nouns)
 
 
 def _described(subject: list[str], related: list[Article]) -> list[Article]:
@@ -226,9 +211,11 @@ def _described(subject: list[str], related: list[Article]) -> list[Article]:
     return found
 
 
-def metadata_answer(question: str, articles: dict[str, Article], related: list[Article]) -> MetadataAnswer | None:
-    """An answer when the question is only about the articles' dates, order or headlines: about
-    the articles it names, or else the articles of its best passages (`related`, best first)."""
+def metadata_answer(query: Query, articles: dict[str, Article], related: list[Article]) -> MetadataAnswer | None:
+    """An answer when the question (`query`: its record as asked, with the dates or outlet that
+    name articles) is only about the articles' dates, order or headlines: about the articles it
+    names, or else the articles of its best passages (`related`, best first)."""
+    question = query.text
     if not _ABOUT_ARTICLES.search(question) or not articles:
         return None
     content = [t for t in subject_terms(question) if not t.isdigit() and t not in _outlet_words(articles)]
@@ -245,7 +232,7 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
             for a in refs
         ]
         return MetadataAnswer(" ".join(lines), tuple(refs))
-    if _of_the_article(question, verbs={"write", "author"}, nouns={"author", "byline", "writer"}):
+    if _of_the_article(query, verbs={"write", "author"}, nouns={"author", "byline", "writer"}):
         subject = [t for t in content if t not in _AUTHOR_WORDS]
         named = named_articles(question, articles) or named_outlets(question, articles)
         refs = named or _described(subject, related)
@@ -266,7 +253,7 @@ def metadata_answer(question: str, articles: dict[str, Article], related: list[A
         # "When was the tram strike article published?": the article its words describe, when the
         # best passage's article has every one of them; else about what the articles say.
         found = _described(content, related)
-        if not found or _ORDER.search(question) or not _of_the_article(question, {"publish", "date"}, {"date"}):
+        if not found or _ORDER.search(question) or not _of_the_article(query, {"publish", "date"}, {"date"}):
             return None
         return MetadataAnswer(
             " ".join(f"“{a.title}” is dated {when(a)}." if a.date else f"“{a.title}” has no date." for a in found),

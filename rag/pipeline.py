@@ -105,7 +105,12 @@ class Asked:
     meta: MetadataAnswer | None = None  # set by the router when the question is about the articles
     # The stand-alone question as asked, with the dates or outlet that name the articles it is
     # about ("according to CNN"); `query` is read without them, since the passages never say them.
-    standalone: str = ""
+    stated: Query | None = None
+
+    @property
+    def standalone(self) -> str:
+        """The stand-alone question's text, article names included."""
+        return (self.stated or self.query).text
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -122,7 +127,7 @@ class Asked:
             tuple(self.hits),
             self.timings,
             id=self.id,
-            standalone_question=self.standalone or self.query.text,
+            standalone_question=self.standalone,
         )
 
     def done(self) -> dict[str, float]:
@@ -291,6 +296,7 @@ class Pipeline:
             earlier = [parse_query(t.question) for t in list(history)[-3:]]
             query = parse_query(standalone_question(query, list(history), earlier))
         retriever = self.retriever()
+        stated = query
         standalone = query.text
         scope = self.scope(standalone, retriever.snapshot.articles)
         if scope is not None:
@@ -309,7 +315,7 @@ class Pipeline:
         hits = retriever.search(query.text, k, retrieval, vector, scope)
         if query.comparative and scope is None and not compare:
             hits = retriever.per_article(query.text, hits, k, retrieval, vector)
-        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id, standalone=standalone)
+        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id, stated=stated)
         asked.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield from self.route(asked, compare)(asked)
 
@@ -317,7 +323,7 @@ class Pipeline:
         """The handler for the question's answer mode."""
         if not compare:
             related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
-            asked.meta = metadata_answer(asked.standalone or asked.query.text, asked.articles, related)
+            asked.meta = metadata_answer(asked.stated or asked.query, asked.articles, related)
             if asked.meta is not None:
                 return self.answer_metadata
         if compare:

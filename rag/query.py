@@ -29,6 +29,7 @@ _COMPARATIVE = re.compile(
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
 _OBJECT_PRONOUNS = frozenset({"it", "them", "him", "her"})
 _PRONOUNS = frozenset({"he", "she", "they", "him", "her", "his", "hers", "their", "them", "it", "its", "theirs"})
+ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})  # words that name an article itself
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class Query:
     asking_first: str = ""  # the question as the reader reads it: the sentence that asks, then its lead-in
     head: str = ""  # the noun a "which"/"what" asks for ("which country" -> "country"), lemma, lower case
     wanted: frozenset[str] = frozenset()  # labels the answer-type model expects for `head` (rag.answer_types)
+    # What the question says of an article itself, from its parse: the verbs "article" / "story" /
+    # "piece" is the subject or object of ("who wrote the article?" -> write) and the nouns it is
+    # "of" ("the author of the piece" -> author), as lemmas.
+    article_verbs: frozenset[str] = frozenset()
+    article_nouns: frozenset[str] = frozenset()
 
     @property
     def for_reader(self) -> str:
@@ -175,6 +181,27 @@ def leans_on_context(doc: object, named: bool, n_terms: int) -> bool:
     return not seen_noun and n_terms <= 1
 
 
+def article_relations(doc: object) -> tuple[frozenset[str], frozenset[str]]:
+    """(verbs, nouns) an article word of the question hangs off: "Who wrote the tram strike
+    article?" -> ({"write"}, {}); "the author of the article" -> ({}, {"author"}); not a document
+    the article is about ("who wrote the report that the article describes?": "describe")."""
+    verbs: set[str] = set()
+    nouns: set[str] = set()
+    for t in doc:  # type: ignore[attr-defined]
+        if t.lemma_.lower() not in ARTICLE_LEMMAS:
+            continue
+        head = t.head
+        if t.dep_ in ("dobj", "nsubj", "nsubjpass", "attr"):
+            verbs.add(head.lemma_)
+            if head.lemma_ == "be":
+                # "When was the article about X published?": the small parser hangs the verb off the
+                # article's phrase (acl) or off "was".
+                verbs.update(c.lemma_ for c in (*head.children, *t.subtree))
+        if t.dep_ == "pobj" and head.lower_ == "of":
+            nouns.add(head.head.lemma_)
+    return frozenset(verbs), frozenset(nouns)
+
+
 def parse_query(question: str) -> Query:
     """The Query record of a question (spaCy runs on the question only)."""
     from index.nlp import parse
@@ -204,6 +231,7 @@ def parse_query(question: str) -> Query:
             entities.append(Entity(doc[run[0].i : run[-1].i + 1].text, "", run[0].idx, run[-1].idx + len(run[-1])))
             run = []
     followup = leans_on_context(doc, bool(entities), len(terms))
+    article_verbs, article_nouns = article_relations(doc)
     return Query(
         text=question,
         terms=terms,
@@ -215,4 +243,6 @@ def parse_query(question: str) -> Query:
         followup=followup,
         asking_first=asking_first(doc),
         head=head_noun(doc),
+        article_verbs=article_verbs,
+        article_nouns=article_nouns,
     )

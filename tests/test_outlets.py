@@ -140,19 +140,22 @@ def test_who_wrote_an_article_is_answered_from_its_byline(dated: Pipeline) -> No
 
 def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None:
     from rag.catalog import metadata_answer
+    from rag.query import parse_query
 
     articles = {
         d: Article(doc_id=d, title=d, date=day, source=None, body="b", content_hash=d, path="")
         for d, day in (("a", "2019-05-01"), ("b", "2021-05-01"), ("c", "2020-05-01"), ("d", "2024-05-01"))
     }
     related = [articles["b"], articles["c"]]  # the question's best passages happen to be in these
-    answer = metadata_answer("Which article is the oldest?", articles, related)
+    answer = metadata_answer(parse_query("Which article is the oldest?"), articles, related)
     assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "d"]
     # "The two articles" are the ones the question is about (its best passages'), not the archive.
-    two = metadata_answer("Which of the two articles is older?", articles, related)
+    two = metadata_answer(parse_query("Which of the two articles is older?"), articles, related)
     assert two is not None and [a.doc_id for a in two.articles] == ["c", "b"]
     # Named articles are compared among themselves.
-    named = metadata_answer("Which came out first, the May 1, 2021 or the May 1, 2020 article?", articles, related)
+    named = metadata_answer(
+        parse_query("Which came out first, the May 1, 2021 or the May 1, 2020 article?"), articles, related
+    )
     assert named is not None and [a.doc_id for a in named.articles] == ["c", "b"]
 
 
@@ -169,6 +172,7 @@ def test_order_questions_naming_no_article_are_about_the_whole_archive() -> None
 )
 def test_questions_about_other_documents_are_not_about_the_articles_byline_or_date(question: str) -> None:
     from rag.catalog import metadata_answer
+    from rag.query import parse_query
 
     body = (
         "An audit report published by the council describes the average yearly pay of an author in the UK. "
@@ -178,11 +182,12 @@ def test_questions_about_other_documents_are_not_about_the_articles_byline_or_da
         doc_id="a", title="Audit report", date="2024-01-01", source=None, body=body, content_hash="a", path=""
     )
     about = replace(about, author="Jane Roe")
-    assert metadata_answer(question, {"a": about}, [about]) is None
+    assert metadata_answer(parse_query(question), {"a": about}, [about]) is None
 
 
 def test_every_article_the_subject_describes_is_dated() -> None:
     from rag.catalog import metadata_answer
+    from rag.query import parse_query
 
     def story(d: str, day: str) -> Article:
         return Article(d, "Tram strike", day, None, "Tram drivers went on strike.", d, "")
@@ -190,5 +195,5 @@ def test_every_article_the_subject_describes_is_dated() -> None:
     one, two = story("a", "2024-02-10"), story("b", "2024-03-01")
     other = Article("c", "Ferry fares", "2024-04-01", None, "Ferry fares rose.", "c", "")
     articles = {a.doc_id: a for a in (one, two, other)}
-    answer = metadata_answer("When was the tram strike article published?", articles, [one, other, two])
+    answer = metadata_answer(parse_query("When was the tram strike article published?"), articles, [one, other, two])
     assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "b"]
