@@ -152,9 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-paragraph", type=int, default=12)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
-    result = build(args.source, args.per_paragraph, args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=0, ensure_ascii=False), encoding="utf-8")
+    return write(build(args.source, args.per_paragraph, args.seed), args.out)
+
+
+def write(result: dict[str, Any], out: Path) -> int:
+    """Save a made SQuAD file and say what it holds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=0, ensure_ascii=False), encoding="utf-8")
     print(result["note"])
     return 0
 

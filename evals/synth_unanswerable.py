@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.synth_questions import write
+
 SWAP_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT"})
 NUMBER_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "can", "could", "has", "have", "had", "will"})
@@ -207,11 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=float, default=0.5, help="share of the answerable questions edited")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
-    result = build(args.source, args.share, args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=0, ensure_ascii=False), encoding="utf-8")
-    print(result["note"])
-    return 0
+    return write(build(args.source, args.share, args.seed), args.out)
 
 
 if __name__ == "__main__":
