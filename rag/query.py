@@ -59,7 +59,9 @@ class Query:
     wanted: frozenset[str] = frozenset()  # labels the answer-type model expects for `head` (rag.answer_types)
     # What the question says of an article itself, from its parse: the verbs "article" / "story" /
     # "piece" is the subject or object of ("who wrote the article?" -> write) and the nouns it is
-    # "of" ("the author of the piece" -> author), as lemmas.
+    # "of" ("the author of the piece" -> author), as lemmas; under a "be" ("when was the article
+    # published?") every lemma of its children and of the article's phrase, where the small parser
+    # hangs the verb. Read by overlap with the verbs a rule looks for.
     article_verbs: frozenset[str] = frozenset()
     article_nouns: frozenset[str] = frozenset()
 
