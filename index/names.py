@@ -275,9 +275,12 @@ def save_names(gen: Path, names: Names) -> None:
 
 def load_names(gen: Path) -> Names:
     """The generation's names (empty when an older generation has none; an older names.json
-    holds its mentions inline)."""
+    holds its mentions inline). A generation with its mention columns but no names.json has lost
+    it: that is damage (ValueError), not an older index."""
     path = gen / NAMES_FILE
     if not path.is_file():
+        if (gen / MENTIONS_FILE).is_file():
+            raise ValueError(f"{NAMES_FILE} is missing beside {MENTIONS_FILE}")
         return Names()
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("mentions") is not None:

@@ -241,6 +241,7 @@ CORRUPTIONS: dict[str, Callable[[Settings], object]] = {
     "vectors of another index": lambda s: np.save(current(s) / "vectors.npy", np.ones((3, 8), np.float32)),
     "mentions garbled": lambda s: (current(s) / "mentions.npz").write_bytes(b"PK\x03\x04 not a zip"),
     "mentions deleted": lambda s: (current(s) / "mentions.npz").unlink(),
+    "names deleted": lambda s: (current(s) / "names.json").unlink(),
     "vectors empty": lambda s: (current(s) / "vectors.npy").write_bytes(b""),
     "vectors a zip archive": lambda s: write_zip(current(s) / "vectors.npy"),
     "vectors of another width": lambda s: np.save(

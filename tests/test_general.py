@@ -237,3 +237,6 @@ def test_names_are_stored_as_columns_and_read_back_the_same(tmp_path: Path) -> N
     (tmp_path / MENTIONS_FILE).unlink()
     (tmp_path / NAMES_FILE).write_text(json.dumps(names.to_json()))
     assert dict(load_names(tmp_path).mentions) == mentions
+    # An index from before names were kept has neither file and reads as having none.
+    (tmp_path / NAMES_FILE).unlink()
+    assert not dict(load_names(tmp_path).mentions)
