@@ -21,7 +21,7 @@ from index.embed import CachingEmbedder, Embedder, make_embedder
 from index.nlp import names_of
 from index.snapshot import Snapshot
 from index.text import fold, tokenize
-from rag.abstain import Choice, features, load_model
+from rag.abstain import Archive, Choice, features, known, load_model
 from rag.answer_types import typed
 from rag.catalog import (
     MetadataAnswer,
@@ -30,6 +30,8 @@ from rag.catalog import (
     named_articles,
     named_outlet_forms,
     named_outlets,
+    names_outlet,
+    outlets,
     when,
     without_article_names,
 )
@@ -399,6 +401,11 @@ class Pipeline:
             p = max(p, self.abstainer.probability(features(part.query, part.best, part.evidence, archive)))
         signals["p_answerable"] = p
         base = replace(asked.base(), signals=signals)
+        if source := unheard_source(asked.stated or query, asked.articles, archive):
+            # "According to the BBC, ...": no article is the BBC's or mentions it, so none says what it reports.
+            text = f"No article in the archive is from {source} or mentions it. The closest passages are listed below."
+            yield Final(replace(base, text=text, abstained=True, mode="abstained", timings_ms=asked.done()))
+            return
         if best is None or not evidence or p < self.abstainer.threshold:
             yield Final(replace(base, text=ABSTAIN_TEXT, abstained=True, mode="abstained", timings_ms=asked.done()))
             return
@@ -717,6 +724,18 @@ def restates(claim: str, sentence: str, question: str = "", share: float = RESTA
     repeat it. A claim that merely echoes the question never stands in for the source."""
     words = set(tokenize(sentence)) - set(tokenize(question))
     return bool(words) and len(words & set(tokenize(claim))) / len(words) >= share
+
+
+def unheard_source(query: Query, articles: dict[str, Article], archive: Archive) -> str | None:
+    """A name the question attributes what it asks to ("according to the BBC") that is no article's
+    outlet and that no article mentions: the articles cannot say what it reports. None otherwise."""
+    sources = outlets(articles)
+    for name in query.attributed:
+        if any(names_outlet(name, src) or names_outlet(src, name) for src in sources):
+            continue
+        if not known(re.sub(r"^the\s+", "", name, flags=re.I), archive):  # "the" is in no name index
+            return name
+    return None
 
 
 def _bare_name(text: str) -> str:

@@ -29,6 +29,7 @@ _COMPARATIVE = re.compile(
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
 _OBJECT_PRONOUNS = frozenset({"it", "them", "him", "her"})
 _PRONOUNS = frozenset({"he", "she", "they", "him", "her", "his", "hers", "their", "them", "it", "its", "theirs"})
+_ACCORDING_TO = re.compile(r"\baccording to\s+(?:the\s+)?$", re.I)  # before a name the question cites
 ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})  # words that name an article itself
 
 
@@ -64,6 +65,8 @@ class Query:
     # hangs the verb. Read by overlap with the verbs a rule looks for.
     article_verbs: frozenset[str] = frozenset()
     article_nouns: frozenset[str] = frozenset()
+    # The names the question attributes what it asks to: "According to the BBC, ..." -> ("BBC",).
+    attributed: tuple[str, ...] = ()
 
     @property
     def for_reader(self) -> str:
@@ -234,6 +237,7 @@ def parse_query(question: str) -> Query:
             run = []
     followup = leans_on_context(doc, bool(entities), len(terms))
     article_verbs, article_nouns = article_relations(doc)
+    attributed = tuple(e.text for e in entities if _ACCORDING_TO.search(question[: e.start]))
     return Query(
         text=question,
         terms=terms,
@@ -247,4 +251,5 @@ def parse_query(question: str) -> Query:
         head=head_noun(doc),
         article_verbs=article_verbs,
         article_nouns=article_nouns,
+        attributed=attributed,
     )

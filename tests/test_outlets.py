@@ -197,3 +197,57 @@ def test_every_article_the_subject_describes_is_dated() -> None:
     articles = {a.doc_id: a for a in (one, two, other)}
     answer = metadata_answer(parse_query("When was the tram strike article published?"), articles, [one, other, two])
     assert answer is not None and [a.doc_id for a in answer.articles] == ["a", "b"]
+
+
+def test_a_source_no_article_is_from_or_mentions_gets_that_said_instead_of_other_outlets_answers(
+    pipeline: Pipeline,
+) -> None:
+    answer = pipeline.ask("According to the BBC, how many drivers joined the strike?")
+    assert answer.abstained and answer.text.startswith("No article in the archive is from BBC or mentions it.")
+    assert not answer.citations
+    # A source the articles quote is no outlet, yet they say what it reports.
+    quoted = pipeline.ask("According to Bea Okafor, how many drivers joined the strike?")
+    assert not quoted.abstained and "300" in quoted.text
+    # A source named with its article ("the Eastvale operator" is no name; "the Union of Tram Drivers" is).
+    assert not pipeline.ask("According to the Eastvale union, how many drivers joined the strike?").abstained
+    # The question without the source is answered as before.
+    assert "300" in pipeline.ask("How many drivers joined the strike?").text
+
+
+def test_only_a_name_right_after_according_to_is_a_source() -> None:
+    from rag.query import parse_query
+
+    assert parse_query("According to the BBC, how many drivers joined the strike?").attributed == ("BBC",)
+    assert parse_query("How many drivers did the BBC say joined, according to police?").attributed == ()
+    assert parse_query("According to union leader Bea Okafor, who struck?").attributed == ()
+
+
+def test_a_source_is_heard_of_when_an_article_mentions_it_whatever_the_article_before_its_name() -> None:
+    from index.names import Names
+    from rag.pipeline import unheard_source
+    from rag.query import Entity, Query
+
+    class Words:
+        """An archive that uses these words (no stop words: the lexical index keeps none)."""
+
+        names = Names()
+
+        def __init__(self, *words: str) -> None:
+            self.words = set(words)
+
+        def has_year(self, year: str) -> bool:
+            return False
+
+        def has_word(self, token: str, variants: bool = True) -> bool:
+            return token in self.words
+
+    def asking(*sources: str) -> Query:
+        ents = tuple(Entity(s, "ORG", 0, len(s)) for s in sources)
+        return Query("q", (), ents, "number", "how many", ("q",), False, False, attributed=sources)
+
+    courier = {"a": article("a", "Valley Courier")}
+    archive = Words("state", "department", "drivers")
+    assert unheard_source(asking("the State Department"), courier, archive) is None
+    assert unheard_source(asking("the BBC"), courier, archive) == "the BBC"
+    assert unheard_source(asking("the Valley Courier"), courier, archive) is None  # an outlet, never in its text
+    assert unheard_source(asking(), courier, archive) is None
