@@ -403,7 +403,7 @@ class Pipeline:
         base = replace(asked.base(), signals=signals)
         if source := unheard_source(asked.stated or query, asked.articles, archive):
             # "According to the BBC, ...": no article is the BBC's or mentions it, so none says what it reports.
-            text = f"No article in the archive is from {source} or mentions it. The closest passages are listed below."
+            text = f"No article in the archive is from or mentions {source}. The closest passages are listed below."
             yield Final(replace(base, text=text, abstained=True, mode="abstained", timings_ms=asked.done()))
             return
         if best is None or not evidence or p < self.abstainer.threshold:

@@ -203,7 +203,7 @@ def test_a_source_no_article_is_from_or_mentions_gets_that_said_instead_of_other
     pipeline: Pipeline,
 ) -> None:
     answer = pipeline.ask("According to the BBC, how many drivers joined the strike?")
-    assert answer.abstained and answer.text.startswith("No article in the archive is from BBC or mentions it.")
+    assert answer.abstained and answer.text.startswith("No article in the archive is from or mentions BBC.")
     assert not answer.citations
     # A source the articles quote is no outlet, yet they say what it reports.
     quoted = pipeline.ask("According to Bea Okafor, how many drivers joined the strike?")
