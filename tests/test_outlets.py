@@ -251,3 +251,6 @@ def test_a_source_is_heard_of_when_an_article_mentions_it_whatever_the_article_b
     assert unheard_source(asking("the BBC"), courier, archive) == "the BBC"
     assert unheard_source(asking("the Valley Courier"), courier, archive) is None  # an outlet, never in its text
     assert unheard_source(asking(), courier, archive) is None
+    # A person the articles name by surname alone is heard of.
+    assert unheard_source(asking("Mara Okoro"), courier, Words("okoro")) is None
+    assert unheard_source(asking("Mara Okoro"), courier, Words("mara")) == "Mara Okoro"
