@@ -32,7 +32,6 @@ import json
 import random
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +47,6 @@ _PLACES = frozenset({"GPE", "LOC", "FAC"})
 
 def _kind(label: str) -> str:
     return "place" if label in _PLACES else label
-
-
-@dataclass(frozen=True)
-class Edited:
-    """One trick question: the edited question, which edit made it, and the answer it looks for."""
-
-    question: str
-    kind: str  # swap | number | negation
-    plausible: str
-    start: int
 
 
 def _ordinal(n: int) -> str:
