@@ -103,16 +103,16 @@ class Asked:
     top_k: int
     mode: str
     id: str | None
-    timings: dict[str, float] = field(default_factory=dict)
-    meta: MetadataAnswer | None = None  # set by the router when the question is about the articles
     # The stand-alone question as asked, with the dates or outlet that name the articles it is
     # about ("according to CNN"); `query` is read without them, since the passages never say them.
-    stated: Query | None = None
+    stated: Query
+    timings: dict[str, float] = field(default_factory=dict)
+    meta: MetadataAnswer | None = None  # set by the router when the question is about the articles
 
     @property
     def standalone(self) -> str:
         """The stand-alone question's text, article names included."""
-        return (self.stated or self.query).text
+        return self.stated.text
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -317,7 +317,7 @@ class Pipeline:
         hits = retriever.search(query.text, k, retrieval, vector, scope)
         if query.comparative and scope is None and not compare:
             hits = retriever.per_article(query.text, hits, k, retrieval, vector)
-        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id, stated=stated)
+        asked = Asked(text, query, retriever, hits, vector, t0, k, retrieval, id, stated)
         asked.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield from self.route(asked, compare)(asked)
 
@@ -325,7 +325,7 @@ class Pipeline:
         """The handler for the question's answer mode."""
         if not compare:
             related = [asked.articles[d] for d in dict.fromkeys(h.passage.doc_id for h in asked.hits)]
-            asked.meta = metadata_answer(asked.stated or asked.query, asked.articles, related)
+            asked.meta = metadata_answer(asked.stated, asked.articles, related)
             if asked.meta is not None:
                 return self.answer_metadata
         if compare:
@@ -401,7 +401,7 @@ class Pipeline:
             p = max(p, self.abstainer.probability(features(part.query, part.best, part.evidence, archive)))
         signals["p_answerable"] = p
         base = replace(asked.base(), signals=signals)
-        if source := unheard_source(asked.stated or query, asked.articles, archive):
+        if source := unheard_source(asked.stated, asked.articles, archive):
             # "According to the BBC, ...": no article is the BBC's or mentions it, so none says what it reports.
             text = f"No article in the archive is from or mentions {source}. The closest passages are listed below."
             yield Final(replace(base, text=text, abstained=True, mode="abstained", timings_ms=asked.done()))

@@ -30,7 +30,7 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
 _OBJECT_PRONOUNS = frozenset({"it", "them", "him", "her"})
 _PRONOUNS = frozenset({"he", "she", "they", "him", "her", "his", "hers", "their", "them", "it", "its", "theirs"})
 _ACCORDING_TO = re.compile(r"\baccording to\s+(?:the\s+)?$", re.I)  # before a name the question cites
-ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})  # words that name an article itself
+_ARTICLE_LEMMAS = frozenset({"article", "story", "piece"})  # words that name an article itself
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def article_relations(doc: object) -> tuple[frozenset[str], frozenset[str]]:
     verbs: set[str] = set()
     nouns: set[str] = set()
     for t in doc:  # type: ignore[attr-defined]
-        if t.lemma_.lower() not in ARTICLE_LEMMAS:
+        if t.lemma_.lower() not in _ARTICLE_LEMMAS:
             continue
         head = t.head
         if t.dep_ in ("dobj", "nsubj", "nsubjpass", "attr"):
